@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// snpd: matches unscheduled-care requests (soins non programmés) to volunteer slots.
+///
+/// Layers, each a module whose name says which:
+/// - `SNPCore`: the domain and the matching engine, pure (no I/O, injected clock).
+/// - `SNPProtocol`: the line protocol: parsing, the command table, reply formatting.
+/// - `SNPStore`: PostgreSQL through PostgresNIO: migrations, loading, group commit, tokens.
+/// - `SNPServer`: SwiftNIO listener, sessions, roles, dispatch, `WATCH` events.
+/// - `SNPTesting`: test support (a throwaway PostgreSQL, a line client).
+/// - `snpd`, `snpctl`: thin executables.
+let package = Package(
+    name: "snpd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "snpd", targets: ["snpd"]),
+        .executable(name: "snpctl", targets: ["snpctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Already a dependency of PostgresNIO; used here for token hashing (SHA-256).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        .target(name: "SNPCore"),
+        .target(name: "SNPProtocol", dependencies: ["SNPCore"]),
+        .target(
+            name: "SNPStore",
+            dependencies: [
+                "SNPCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "SNPServer",
+            dependencies: [
+                "SNPCore", "SNPProtocol", "SNPStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SNPTesting",
+            dependencies: [
+                "SNPServer", "SNPStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "snpd",
+            dependencies: [
+                "SNPServer", "SNPStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "snpctl",
+            dependencies: [
+                "SNPProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore"]),
+        .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
+        .testTarget(name: "SNPServerTests", dependencies: ["SNPServer", "SNPTesting"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

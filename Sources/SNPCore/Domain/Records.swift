@@ -1,0 +1,249 @@
+import Foundation
+
+/// A health professional who volunteers slots for unscheduled care.
+public struct Professional: Sendable, Equatable, Codable {
+    public var rpps: RPPS
+    public var profession: Profession
+    public var name: String
+    /// The practice: where `office` patients go, and where `home` visits start from.
+    public var location: GeoPoint
+    /// How far they travel for home visits; `nil` means the policy's default (10 km).
+    public var homeRadiusKm: Double?
+    /// The most SAS bookings they accept per ISO week; `nil` means no cap.
+    public var weeklyCap: Int?
+    public var territory: String?
+    public var active: Bool
+    public var updatedAt: Date
+
+    public init(
+        rpps: RPPS, profession: Profession, name: String, location: GeoPoint, homeRadiusKm: Double? = nil,
+        weeklyCap: Int? = nil, territory: String? = nil, active: Bool = true, updatedAt: Date
+    ) {
+        self.rpps = rpps
+        self.profession = profession
+        self.name = name
+        self.location = location
+        self.homeRadiusKm = homeRadiusKm
+        self.weeklyCap = weeklyCap
+        self.territory = territory
+        self.active = active
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A server-assigned identifier, written `s42` for slots and `r42` for requests. The number
+/// gives the tie-break "smaller slot id" of §4.2 and the arrival order of the queue.
+public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    public let number: Int64
+    public let prefix: Character
+
+    public init(_ prefix: Character, _ number: Int64) {
+        self.prefix = prefix
+        self.number = number
+    }
+
+    public static func slot(_ n: Int64) -> RecordID { RecordID("s", n) }
+    public static func request(_ n: Int64) -> RecordID { RecordID("r", n) }
+
+    /// Reads an id the server gave out; `nil` if `text` is not of that shape.
+    public init?(parsing text: String, prefix: Character) {
+        guard text.first == prefix, text.count >= 2, text.count <= 19,
+            let n = Int64(text.dropFirst()), n > 0, !text.dropFirst().hasPrefix("+")
+        else { return nil }
+        self.init(prefix, n)
+    }
+
+    public var description: String { "\(prefix)\(number)" }
+    public static func < (a: Self, b: Self) -> Bool { a.number < b.number }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(number) }
+    public static func == (a: Self, b: Self) -> Bool { a.number == b.number && a.prefix == b.prefix }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let first = text.first, let id = RecordID(parsing: text, prefix: first) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: text))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
+public typealias SlotID = RecordID
+public typealias RequestID = RecordID
+
+/// A period a professional offers for unscheduled care (créneau SNP).
+public struct Slot: Sendable, Equatable, Codable {
+    public var id: SlotID
+    public var pro: RPPS
+    /// Copied from the professional at publication; a professional with future slots cannot
+    /// change profession, so it stays true.
+    public var profession: Profession
+    public var start: Date
+    public var end: Date
+    public var mode: SlotMode
+    /// How many patients it takes (a GP may see two in one half-hour).
+    public var capacity: Int
+    /// The publisher's idempotency key: the same `ref` again returns this slot.
+    public var ref: String?
+    public var createdAt: Date
+    /// Set when withdrawn (`SLOT DEL`, `PRO OFF`); withdrawn slots are kept for history.
+    public var withdrawnAt: Date?
+
+    public init(
+        id: SlotID, pro: RPPS, profession: Profession, start: Date, end: Date, mode: SlotMode, capacity: Int,
+        ref: String?, createdAt: Date, withdrawnAt: Date? = nil
+    ) {
+        self.id = id
+        self.pro = pro
+        self.profession = profession
+        self.start = start
+        self.end = end
+        self.mode = mode
+        self.capacity = capacity
+        self.ref = ref
+        self.createdAt = createdAt
+        self.withdrawnAt = withdrawnAt
+    }
+
+    public var isWithdrawn: Bool { withdrawnAt != nil }
+    /// The ISO week (Europe/Paris) its bookings count against for weekly caps and load.
+    public var week: Int { ParisTime.isoWeek(at: start) }
+}
+
+/// Where a request stands (§3.8).
+public enum RequestState: String, CaseIterable, Sendable, Codable {
+    /// Waiting in the priority queue for capacity.
+    case queued
+    /// A slot is reserved until `holdUntil`, waiting for the regulator's `REQ CONFIRM`.
+    case held
+    case booked
+    /// The patient was seen (honoré).
+    case honored
+    /// The patient did not come.
+    case noshow
+    /// The deadline passed while queued.
+    case expired
+    case cancelled
+
+    /// States in which the request takes a place on its slot.
+    public var occupiesSlot: Bool {
+        switch self {
+        case .held, .booked, .honored, .noshow: true
+        case .queued, .expired, .cancelled: false
+        }
+    }
+
+    /// States no command leaves.
+    public var isFinal: Bool {
+        switch self {
+        case .honored, .noshow, .expired, .cancelled: true
+        case .queued, .held, .booked: false
+        }
+    }
+}
+
+/// What a regulator asked for: the content that makes a retry with the same `ref` the same
+/// request (§3.8). Defaults are kept as `nil`, so that equality compares what was sent.
+public struct RequestSpec: Sendable, Equatable, Codable {
+    /// The regulator's case reference (numéro de dossier de régulation): never a patient name.
+    public var ref: String
+    public var profession: Profession
+    /// 1 most urgent, 3 least.
+    public var priority: Int
+    public var modes: ModeSet
+    /// Approximate location of the patient.
+    public var location: GeoPoint
+    /// Seconds from creation within which the patient must be seen (the 48-hour window or less).
+    public var withinSeconds: Int
+    public var radiusKm: Double?
+    /// Ask for a hold of this many seconds instead of a direct booking.
+    public var holdSeconds: Int?
+    /// A specific slot chosen from `SLOT FIND`.
+    public var slot: SlotID?
+
+    public init(
+        ref: String, profession: Profession, priority: Int = 2, modes: ModeSet = .inPerson, location: GeoPoint,
+        withinSeconds: Int = 48 * 3600, radiusKm: Double? = nil, holdSeconds: Int? = nil, slot: SlotID? = nil
+    ) {
+        self.ref = ref
+        self.profession = profession
+        self.priority = priority
+        self.modes = modes
+        self.location = location
+        self.withinSeconds = withinSeconds
+        self.radiusKm = radiusKm
+        self.holdSeconds = holdSeconds
+        self.slot = slot
+    }
+}
+
+/// The slot a request occupies or last occupied, with how it was chosen.
+public struct Assignment: Sendable, Equatable, Codable {
+    public var slot: SlotID
+    public var pro: RPPS
+    public var start: Date
+    public var end: Date
+    public var mode: SlotMode
+    public var distanceKm: Double
+    public var cost: Double
+    /// When it got this slot.
+    public var at: Date
+
+    public init(slot: SlotID, pro: RPPS, start: Date, end: Date, mode: SlotMode, distanceKm: Double, cost: Double, at: Date) {
+        self.slot = slot
+        self.pro = pro
+        self.start = start
+        self.end = end
+        self.mode = mode
+        self.distanceKm = distanceKm
+        self.cost = cost
+        self.at = at
+    }
+}
+
+/// An unscheduled-care request (demande de soins non programmés) from a SAS regulator.
+public struct CareRequest: Sendable, Equatable, Codable {
+    public var id: RequestID
+    public var spec: RequestSpec
+    /// The name of the token that created it: a regulator sees only its own requests.
+    public var owner: String
+    public var createdAt: Date
+    public var deadline: Date
+    public var state: RequestState
+    /// The current slot while `occupiesSlot`, else the last one it had (kept for the report).
+    public var assignment: Assignment?
+    public var holdUntil: Date?
+    /// The first time it reached `booked` (the ACI counts a request once booked, whatever follows).
+    public var bookedAt: Date?
+    /// Slots this request declined: never proposed to it again.
+    public var declined: [SlotID]
+    /// Why it was cancelled (`hold_expired`, `slot_withdrawn`…, or the regulator's words).
+    public var reason: String?
+    /// When it reached a final state.
+    public var closedAt: Date?
+    public var updatedAt: Date
+
+    public init(id: RequestID, spec: RequestSpec, owner: String, createdAt: Date, deadline: Date) {
+        self.id = id
+        self.spec = spec
+        self.owner = owner
+        self.createdAt = createdAt
+        self.deadline = deadline
+        self.state = .queued
+        self.assignment = nil
+        self.holdUntil = nil
+        self.bookedAt = nil
+        self.declined = []
+        self.reason = nil
+        self.closedAt = nil
+        self.updatedAt = createdAt
+    }
+
+    /// The slot it takes a place on now, if any.
+    public var occupiedSlot: SlotID? { state.occupiesSlot ? assignment?.slot : nil }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// What a request asks of a slot, whether it comes from a stored request or from `SLOT FIND`.
+public struct MatchNeed: Sendable {
+    public var profession: Profession
+    public var modes: ModeSet
+    public var location: GeoPoint
+    /// For `office` slots; `nil` means the policy's default.
+    public var radiusKm: Double?
+    public var priority: Int
+    /// The latest acceptable start.
+    public var deadline: Date
+    public var declined: [SlotID]
+
+    public init(
+        profession: Profession, modes: ModeSet, location: GeoPoint, radiusKm: Double?, priority: Int, deadline: Date,
+        declined: [SlotID] = []
+    ) {
+        self.profession = profession
+        self.modes = modes
+        self.location = location
+        self.radiusKm = radiusKm
+        self.priority = priority
+        self.deadline = deadline
+        self.declined = declined
+    }
+
+    public init(_ r: CareRequest) {
+        self.init(
+            profession: r.spec.profession, modes: r.spec.modes, location: r.spec.location, radiusKm: r.spec.radiusKm,
+            priority: r.spec.priority, deadline: r.deadline, declined: r.declined)
+    }
+}
+
+/// An eligible slot for a need, with its cost (§4.2).
+public struct Candidate: Sendable, Equatable {
+    public var slot: Slot
+    public var distanceKm: Double
+    public var cost: Double
+
+    /// Lowest cost first; ties to the earlier start, then the smaller slot id.
+    public static func better(_ a: Candidate, than b: Candidate) -> Bool {
+        if a.cost != b.cost { return a.cost < b.cost }
+        if a.slot.start != b.slot.start { return a.slot.start < b.slot.start }
+        return a.slot.id < b.slot.id
+    }
+}
+
+/// Why a slot is not eligible for a need: one case per rule of §4.1.
+public enum Ineligibility: Error, Equatable, Sendable {
+    case withdrawn
+    case otherProfession
+    case modeNotAccepted
+    case full
+    case professionalInactive
+    case weeklyCapReached
+    case tooSoon
+    case afterDeadline
+    case tooFar(distanceKm: Double, limitKm: Double)
+    case declinedBefore
+
+    public var explanation: String {
+        switch self {
+        case .withdrawn: "the slot was withdrawn"
+        case .otherProfession: "the slot is for another profession"
+        case .modeNotAccepted: "the slot's mode is not among the request's modes"
+        case .full: "the slot has no place left"
+        case .professionalInactive: "the professional is not active"
+        case .weeklyCapReached: "the professional has reached their weekly cap"
+        case .tooSoon: "the slot starts too soon (or has started)"
+        case .afterDeadline: "the slot starts after the request's deadline"
+        case .tooFar(let d, let limit): String(format: "the slot is %.1f km away, beyond %.1f km", d, limit)
+        case .declinedBefore: "the request declined this slot before"
+        }
+    }
+}
+
+extension MatchingEngine {
+    /// Checks every rule of §4.1 for one slot and prices it (§4.2).
+    public func evaluate(_ slot: Slot, for need: MatchNeed, now: Date) -> Result<Candidate, Ineligibility> {
+        guard !slot.isWithdrawn else { return .failure(.withdrawn) }
+        guard slot.profession == need.profession else { return .failure(.otherProfession) }
+        guard need.modes.contains(slot.mode) else { return .failure(.modeNotAccepted) }
+        guard taken(slot.id.number) < slot.capacity else { return .failure(.full) }
+        guard let pro = professionals[slot.pro], pro.active else { return .failure(.professionalInactive) }
+        let lead = now.epochSeconds + Int64(policy.leadSeconds)
+        guard slot.start.epochSeconds >= lead else { return .failure(.tooSoon) }
+        guard slot.start <= need.deadline else { return .failure(.afterDeadline) }
+        let distance = need.location.distanceKm(to: pro.location)
+        switch slot.mode {
+        case .office:
+            let limit = need.radiusKm ?? policy.officeRadiusKm
+            guard distance <= limit else { return .failure(.tooFar(distanceKm: distance, limitKm: limit)) }
+        case .home:
+            let limit = pro.homeRadiusKm ?? policy.homeRadiusKm
+            guard distance <= limit else { return .failure(.tooFar(distanceKm: distance, limitKm: limit)) }
+        case .tele:
+            break
+        }
+        guard !need.declined.contains(slot.id) else { return .failure(.declinedBefore) }
+        let load = self.load(of: pro.rpps, week: slot.week)
+        if let cap = pro.weeklyCap, load >= cap { return .failure(.weeklyCapReached) }
+        let hours = Double(slot.start.epochSeconds - now.epochSeconds) / 3600
+        let cost =
+            policy.timeWeight(priority: need.priority) * hours
+            + policy.distanceWeight * (slot.mode == .tele ? 0 : distance)
+            + policy.loadWeight * Double(load)
+        return .success(Candidate(slot: slot, distanceKm: distance, cost: cost))
+    }
+
+    /// The `limit` best eligible slots for a need, best first.
+    ///
+    /// Looks only at the open index's buckets of the right profession and modes near the
+    /// point, from `now + lead` to the deadline; in each bucket slots come by start, and
+    /// since the cost is at least its time part, a bucket is left as soon as that part alone
+    /// is worse than the `limit`-th candidate found so far.
+    public func candidates(for need: MatchNeed, now: Date, limit: Int) -> [Candidate] {
+        guard limit > 0 else { return [] }
+        var best: [Candidate] = []
+        let from = now.epochSeconds + Int64(policy.leadSeconds)
+        let to = need.deadline.epochSeconds
+        guard from <= to else { return [] }
+        let timeWeight = policy.timeWeight(priority: need.priority)
+        let nowSeconds = now.epochSeconds
+        for mode in need.modes.modes {
+            let radius: Double =
+                switch mode {
+                case .office: need.radiusKm ?? policy.officeRadiusKm
+                case .home: maxHomeRadiusKm
+                case .tele: .infinity
+                }
+            open.visit(profession: need.profession, mode: mode, near: need.location, radiusKm: radius, from: from, to: to) {
+                entry in
+                let floor = timeWeight * Double(entry.start - nowSeconds) / 3600
+                if best.count == limit, floor > best[limit - 1].cost { return false }
+                guard let slot = slots[entry.slot], case .success(let c) = evaluate(slot, for: need, now: now) else {
+                    return true
+                }
+                if best.count == limit {
+                    guard Candidate.better(c, than: best[limit - 1]) else { return true }
+                    best.removeLast()
+                }
+                let at = best.firstIndex { Candidate.better(c, than: $0) } ?? best.count
+                best.insert(c, at: at)
+                return true
+            }
+        }
+        return best
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+
+/// One change to a record, with its value before (for undo) and after (for the store).
+public enum Change: Sendable {
+    case professional(old: Professional?, new: Professional)
+    case slot(old: Slot?, new: Slot)
+    case request(old: CareRequest?, new: CareRequest)
+}
+
+/// The matching engine: the open slots and waiting requests in memory, and every rule of
+/// §4 that decides who gets which slot.
+///
+/// Pure: no I/O and no clock of its own; every operation takes `now`. Every record change
+/// goes through `setProfessional`, `setSlot` or `setRequest`, which keep the derived indexes
+/// (open-slot index, queue, occupancy, weekly loads, due times) in step and append the
+/// change to `journal`. The server commits the journal to PostgreSQL before it answers; if
+/// that commit fails, `undo` puts the records back, and with them every index.
+public struct MatchingEngine: Sendable {
+    public var policy: MatchingPolicy
+
+    public private(set) var professionals: [RPPS: Professional] = [:]
+    public private(set) var slots: [Int64: Slot] = [:]
+    public private(set) var requests: [Int64: CareRequest] = [:]
+
+    /// Changes since the last `takeJournal()`.
+    public private(set) var journal: [Change] = []
+    private var journaling = true
+
+    // Derived state: a function of the records above, rebuilt by the setters.
+    var open = SlotIndex()
+    var queue = RequestQueue()
+    /// Requests taking a place on each slot (held, booked, honoured, no-show).
+    var occupants: [Int64: [Int64]] = [:]
+    var slotsByPro: [RPPS: Set<Int64>] = [:]
+    var slotRefs: [SlotRefKey: Int64] = [:]
+    var requestRefs: [String: Int64] = [:]
+    /// Places taken per professional and ISO week: weekly caps and the load term of the cost.
+    var weeklyLoad: [ProWeek: Int] = [:]
+    /// Requests first booked per Paris day (for `STATS booked_today`).
+    var bookedPerDay: [Int: Int] = [:]
+    var stateCounts: [RequestState: Int] = [:]
+    var deadlines = DueHeap()
+    var holds = DueHeap()
+    /// The largest home radius of any professional: how far to look for `home` slots.
+    var maxHomeRadiusKm: Double
+
+    private var lastPurge: Int64 = 0
+
+    public private(set) var lastSlotNumber: Int64 = 0
+    public private(set) var lastRequestNumber: Int64 = 0
+
+    struct SlotRefKey: Hashable, Sendable {
+        var pro: RPPS
+        var ref: String
+    }
+
+    struct ProWeek: Hashable, Sendable {
+        var pro: RPPS
+        var week: Int
+    }
+
+    public init(policy: MatchingPolicy = MatchingPolicy()) {
+        self.policy = policy
+        self.maxHomeRadiusKm = policy.homeRadiusKm
+    }
+
+    // MARK: Journal
+
+    public mutating func takeJournal() -> [Change] {
+        defer { journal.removeAll(keepingCapacity: true) }
+        return journal
+    }
+
+    /// Reverts changes (most recent last, as journaled), restoring records and indexes.
+    public mutating func undo(_ changes: [Change]) {
+        journaling = false
+        defer { journaling = true }
+        for change in changes.reversed() {
+            switch change {
+            case .professional(let old, let new): setProfessional(old, rpps: new.rpps)
+            case .slot(let old, let new): setSlot(old, number: new.id.number)
+            case .request(let old, let new): setRequest(old, number: new.id.number)
+            }
+        }
+    }
+
+    /// Loads records read back from the store, without journaling them.
+    public mutating func restore(professionals: [Professional], slots: [Slot], requests: [CareRequest]) {
+        journaling = false
+        defer { journaling = true }
+        for p in professionals { setProfessional(p, rpps: p.rpps) }
+        for s in slots {
+            setSlot(s, number: s.id.number)
+            lastSlotNumber = max(lastSlotNumber, s.id.number)
+        }
+        for r in requests {
+            setRequest(r, number: r.id.number)
+            lastRequestNumber = max(lastRequestNumber, r.id.number)
+        }
+    }
+
+    // MARK: Setters, the only writers of records
+
+    mutating func put(_ p: Professional) { setProfessional(p, rpps: p.rpps) }
+    mutating func put(_ s: Slot) { setSlot(s, number: s.id.number) }
+    mutating func put(_ r: CareRequest) { setRequest(r, number: r.id.number) }
+
+    private mutating func setProfessional(_ new: Professional?, rpps: RPPS) {
+        let old = professionals[rpps]
+        professionals[rpps] = new
+        if journaling, let new { journal.append(.professional(old: old, new: new)) }
+        if let radius = new?.homeRadiusKm { maxHomeRadiusKm = max(maxHomeRadiusKm, radius) }
+        if old?.location != new?.location || old?.active != new?.active {
+            for n in slotsByPro[rpps] ?? [] { refreshIndex(n) }
+        }
+    }
+
+    private mutating func setSlot(_ new: Slot?, number: Int64) {
+        let old = slots[number]
+        slots[number] = new
+        if journaling, let new { journal.append(.slot(old: old, new: new)) }
+        if let old {
+            slotsByPro[old.pro]?.remove(number)
+            if let ref = old.ref { slotRefs[SlotRefKey(pro: old.pro, ref: ref)] = nil }
+        }
+        if let new {
+            slotsByPro[new.pro, default: []].insert(number)
+            if let ref = new.ref { slotRefs[SlotRefKey(pro: new.pro, ref: ref)] = number }
+        }
+        refreshIndex(number)
+    }
+
+    private mutating func setRequest(_ new: CareRequest?, number: Int64) {
+        let old = requests[number]
+        requests[number] = new
+        if journaling, let new { journal.append(.request(old: old, new: new)) }
+        if let old { contribute(old, sign: -1) }
+        if let new { contribute(new, sign: 1) }
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) what one request contributes to the indexes.
+    private mutating func contribute(_ r: CareRequest, sign: Int) {
+        let n = r.id.number
+        stateCounts[r.state, default: 0] += sign
+        if sign > 0 { requestRefs[r.spec.ref] = n } else if requestRefs[r.spec.ref] == n { requestRefs[r.spec.ref] = nil }
+        if r.state == .queued {
+            if sign > 0 {
+                queue.insert(r)
+                deadlines.push(.init(at: r.deadline.epochSeconds, id: n))
+            } else {
+                queue.remove(r)
+            }
+        }
+        if sign > 0, r.state == .held, let until = r.holdUntil {
+            holds.push(.init(at: until.epochSeconds, id: n))
+        }
+        if let booked = r.bookedAt {
+            bookedPerDay[ParisTime.dayNumber(at: booked.epochSeconds), default: 0] += sign
+        }
+        if let slot = r.occupiedSlot, let a = r.assignment {
+            if sign > 0 {
+                occupants[slot.number, default: []].append(n)
+            } else {
+                occupants[slot.number]?.removeAll { $0 == n }
+                if occupants[slot.number]?.isEmpty == true { occupants[slot.number] = nil }
+            }
+            weeklyLoad[ProWeek(pro: a.pro, week: ParisTime.isoWeek(at: a.start)), default: 0] += sign
+            refreshIndex(slot.number)
+        }
+    }
+
+    /// A slot is in the open index exactly when it is published, has room, and its
+    /// professional is active. (Slots that have started are dropped by `tick`; searches
+    /// start after `now + lead` anyway.)
+    private mutating func refreshIndex(_ number: Int64) {
+        guard let slot = slots[number], !slot.isWithdrawn, let pro = professionals[slot.pro], pro.active,
+            taken(number) < slot.capacity
+        else {
+            open.remove(slot: .slot(number))
+            return
+        }
+        open.insert(
+            slot: slot.id, start: slot.start.epochSeconds, profession: slot.profession, mode: slot.mode,
+            at: pro.location)
+    }
+
+    // MARK: Derived facts
+
+    /// Places taken on a slot by holds and bookings.
+    public func taken(_ number: Int64) -> Int { occupants[number]?.count ?? 0 }
+
+    /// Places a professional has taken in an ISO week (`year * 100 + week`).
+    public func load(of pro: RPPS, week: Int) -> Int { weeklyLoad[ProWeek(pro: pro, week: week)] ?? 0 }
+
+    public func occupantIDs(of slot: SlotID) -> [RequestID] { (occupants[slot.number] ?? []).map(RequestID.request) }
+
+    mutating func nextSlotID() -> SlotID {
+        lastSlotNumber += 1
+        return .slot(lastSlotNumber)
+    }
+
+    mutating func nextRequestID() -> RequestID {
+        lastRequestNumber += 1
+        return .request(lastRequestNumber)
+    }
+
+    // MARK: Time
+
+    /// Applies what time has made due: lapsed holds are released (the request becomes
+    /// `cancelled`, reason `hold_expired`, and the slot is offered to the queue), queued
+    /// requests past their deadline become `expired`, and slots that have started leave
+    /// the open index. Each change is dated when it fell due, not when it was noticed, so
+    /// that lapses that happened while the daemon was down are reported at their true time.
+    public mutating func tick(now: Date) {
+        let t = now.epochSeconds
+        var freed: [Int64] = []
+        while let due = holds.next, due.at <= t {
+            _ = holds.pop()
+            guard var r = requests[due.id], r.state == .held, r.holdUntil?.epochSeconds == due.at else { continue }
+            r.state = .cancelled
+            r.reason = "hold_expired"
+            r.closedAt = r.holdUntil
+            r.updatedAt = r.holdUntil ?? now
+            if let slot = r.assignment?.slot { freed.append(slot.number) }
+            put(r)
+        }
+        while let due = deadlines.next, due.at <= t {
+            _ = deadlines.pop()
+            guard var r = requests[due.id], r.state == .queued, r.deadline.epochSeconds == due.at else { continue }
+            r.state = .expired
+            r.closedAt = r.deadline
+            r.updatedAt = r.deadline
+            put(r)
+        }
+        // Dropping started slots walks every bucket: once a minute is plenty.
+        if t >= lastPurge + 60 {
+            open.removeStarting(before: t)
+            lastPurge = t
+        }
+        for number in freed { offer(slot: number, now: now) }
+    }
+}

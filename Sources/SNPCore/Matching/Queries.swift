@@ -1,0 +1,72 @@
+import Foundation
+
+/// Which slots `SLOT LIST` shows.
+public enum SlotListState: String, Sendable, CaseIterable {
+    /// With a place left.
+    case open
+    /// Every place taken.
+    case full
+    case all
+}
+
+/// Counters of `STATS`.
+public struct EngineStats: Sendable, Equatable {
+    public var openSlots: Int
+    public var queued: Int
+    public var held: Int
+    public var bookedToday: Int
+}
+
+extension MatchingEngine {
+    public func professional(_ rpps: RPPS) -> Professional? { professionals[rpps] }
+    public func slot(_ id: SlotID) -> Slot? { slots[id.number] }
+    public func request(_ id: RequestID) -> CareRequest? { requests[id.number] }
+    public func request(ref: String) -> CareRequest? { requestRefs[ref].flatMap { requests[$0] } }
+
+    /// 1-based position of a queued request among the waiting requests of its profession.
+    public func rank(of r: CareRequest) -> Int? { queue.rank(of: r) }
+
+    public func listProfessionals(profession: Profession?, territory: String?) -> [Professional] {
+        professionals.values
+            .filter { p in (profession.map { p.profession == $0 } ?? true) && (territory.map { p.territory == $0 } ?? true) }
+            .sorted { $0.rpps < $1.rpps }
+    }
+
+    /// Published slots ending after `from` and starting before `to`, by start then id.
+    public func listSlots(pro: RPPS?, from: Date, to: Date?, state: SlotListState, limit: Int) -> [Slot] {
+        let pool: [Slot] = pro.map { p in (slotsByPro[p] ?? []).compactMap { slots[$0] } } ?? Array(slots.values)
+        var chosen = pool.filter { s in
+            guard !s.isWithdrawn, s.end > from, to.map({ s.start < $0 }) ?? true else { return false }
+            switch state {
+            case .all: return true
+            case .open: return taken(s.id.number) < s.capacity
+            case .full: return taken(s.id.number) >= s.capacity
+            }
+        }
+        chosen.sort { ($0.start, $0.id) < ($1.start, $1.id) }
+        return Array(chosen.prefix(limit))
+    }
+
+    /// Requests that `visible` lets through, created at or after `since`, oldest first.
+    public func listRequests(
+        state: RequestState?, since: Date?, limit: Int, visible: (CareRequest) -> Bool
+    ) -> [CareRequest] {
+        var chosen = requests.values.filter { r in
+            (state.map { r.state == $0 } ?? true) && (since.map { r.createdAt >= $0 } ?? true) && visible(r)
+        }
+        chosen.sort { $0.id < $1.id }
+        return Array(chosen.prefix(limit))
+    }
+
+    public func stats(now: Date) -> EngineStats {
+        EngineStats(
+            openSlots: open.count,
+            queued: stateCounts[.queued] ?? 0,
+            held: stateCounts[.held] ?? 0,
+            bookedToday: bookedPerDay[ParisTime.dayNumber(at: now.epochSeconds)] ?? 0)
+    }
+
+    /// Number of slots in the open index (published, not full, not yet started).
+    public var openSlotCount: Int { open.count }
+    public var queuedCount: Int { queue.count }
+}

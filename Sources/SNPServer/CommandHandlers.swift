@@ -1,0 +1,236 @@
+import Foundation
+import SNPCore
+import SNPProtocol
+import SNPStore
+
+/// What a handler knows besides the engine.
+struct CommandContext: Sendable {
+    var principal: Principal
+    var args: Arguments
+    var now: Date
+    var connections: Int
+    var uptimeSeconds: Int
+}
+
+typealias CommandHandler = @Sendable (inout MatchingEngine, CommandContext) throws(SNPError) -> String
+
+/// The handlers of the commands that touch the engine, one per row of `CommandTable`.
+/// The table has already checked the arguments' names and the role; a handler reads the
+/// values, checks the object-level rights (a pro's own slots, a regulator's own requests)
+/// and calls the engine. Session commands (`AUTH`, `WATCH`…) live in `Session`.
+enum CommandHandlers {
+    static let table: [CommandName: CommandHandler] = [
+        .proPut: proPut, .proGet: proGet, .proList: proList, .proOff: proOff,
+        .slotAdd: slotAdd, .slotDel: slotDel, .slotList: slotList, .slotFind: slotFind,
+        .reqAdd: reqAdd, .reqConfirm: reqConfirm, .reqDecline: reqDecline, .reqCancel: reqCancel,
+        .reqOutcome: reqOutcome, .reqGet: reqGet, .reqList: reqList, .stats: stats,
+    ]
+
+    // MARK: Rights on objects
+
+    /// A `pro` token acts for its own RPPS only.
+    static func checkOwnPro(_ rpps: RPPS, _ c: CommandContext) throws(SNPError) {
+        if c.principal.role == .pro, c.principal.pro != rpps {
+            throw .forbidden("this token acts for professional \(c.principal.pro?.value ?? "?"), not \(rpps)")
+        }
+    }
+
+    /// Whether a principal may see a request: a regulator its own, a pro those on its slots.
+    static func canSee(_ r: CareRequest, _ p: Principal) -> Bool {
+        switch p.role {
+        case .admin, .coordinator, .reporter: true
+        case .regulator: r.owner == p.name
+        case .pro: r.assignment?.pro == p.pro && p.pro != nil
+        }
+    }
+
+    static func visibleRequest(_ id: RequestID, _ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> CareRequest {
+        guard let r = e.request(id) else { throw .notFound("no request \(id)") }
+        guard canSee(r, c.principal) else { throw .forbidden("request \(id) belongs to another regulator") }
+        return r
+    }
+
+    /// Requests a regulator changes must be its own (an admin may change any).
+    static func ownedRequest(_ c: CommandContext, _ e: MatchingEngine) throws(SNPError) -> RequestID {
+        let id = try c.args.id(prefix: "r", what: "request")!
+        let r = try visibleRequest(id, e, c)
+        if c.principal.role == .regulator, r.owner != c.principal.name {
+            throw .forbidden("request \(id) belongs to another regulator")
+        }
+        return id
+    }
+
+    // MARK: Professionals
+
+    static func proPut(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let a = c.args
+        let draft = ProfessionalDraft(
+            rpps: try RPPS(validating: a.requiredText("id")),
+            profession: try a.choice("prof", Profession.self)!,
+            name: try a.requiredText("name"),
+            location: try a.location(),
+            homeRadiusKm: try a.double("home_radius_km", in: 0.1...200),
+            weeklyCap: try a.int("weekly_cap", in: 0...10_000),
+            territory: try a.text("territory", maxLength: 64))
+        _ = try e.putProfessional(draft, now: c.now)
+        return ReplyFormat.ok(Fields([("pro", draft.rpps.value)]))
+    }
+
+    static func proGet(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let rpps = try RPPS(validating: c.args.positional[0])
+        try checkOwnPro(rpps, c)
+        guard let p = e.professional(rpps) else { throw .notFound("no professional \(rpps)") }
+        return ReplyFormat.ok(RecordFields.professional(p, policy: e.policy))
+    }
+
+    static func proList(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let pros = e.listProfessionals(
+            profession: try c.args.choice("prof", Profession.self), territory: try c.args.text("territory", maxLength: 64))
+        return ReplyFormat.list(
+            kind: "pro", pros.map { RecordFields.listItem(id: $0.rpps.value, RecordFields.professional($0, policy: e.policy)) })
+    }
+
+    static func proOff(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let rpps = try RPPS(validating: c.args.positional[0])
+        let moved = try e.deactivateProfessional(rpps, now: c.now)
+        return ReplyFormat.ok(Fields([("pro", rpps.value), ("active", "false"), ("requeued", String(moved.count))]))
+    }
+
+    // MARK: Slots
+
+    static func slotAdd(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let a = c.args
+        guard let pro = try a.rpps("pro") ?? c.principal.pro else { throw .badRequest("missing pro=<rpps>") }
+        try checkOwnPro(pro, c)
+        let draft = SlotDraft(
+            pro: pro, start: try a.requiredTime("start"), end: try a.requiredTime("end"),
+            mode: try a.choice("mode", SlotMode.self) ?? .office,
+            capacity: try a.int("capacity", in: 1...100) ?? 1,
+            ref: try a.text("ref", maxLength: 100))
+        let (slot, booked) = try e.addSlot(draft, now: c.now)
+        var f = Fields([("slot", slot.id.description)])
+        if !booked.isEmpty { f.add("booked", booked.map(\.description).joined(separator: ",")) }
+        return ReplyFormat.ok(f)
+    }
+
+    static func slotDel(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let id = try c.args.id(prefix: "s", what: "slot")!
+        guard let slot = e.slot(id) else { throw .notFound("no slot \(id)") }
+        try checkOwnPro(slot.pro, c)
+        let moved = try e.withdrawSlot(id, now: c.now)
+        return ReplyFormat.ok(Fields([("slot", id.description), ("state", "withdrawn"), ("requeued", String(moved.count))]))
+    }
+
+    static func slotList(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let a = c.args
+        let pro = try a.rpps("pro") ?? (c.principal.role == .pro ? c.principal.pro : nil)
+        if let pro { try checkOwnPro(pro, c) }
+        let slots = e.listSlots(
+            pro: pro, from: try a.time("from") ?? c.now, to: try a.time("to"),
+            state: try a.choice("state", SlotListState.self) ?? .all, limit: try a.int("limit", in: 1...100_000) ?? 1_000)
+        return ReplyFormat.list(kind: "slot", slots.map { RecordFields.slot($0, taken: e.taken($0.id.number)) })
+    }
+
+    static func slotFind(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let a = c.args
+        let within = try withinSeconds(a, e.policy)
+        let need = MatchNeed(
+            profession: try a.choice("prof", Profession.self)!, modes: try a.modes("mode") ?? .inPerson,
+            location: try a.location(), radiusKm: try a.double("radius_km", in: 0.1...e.policy.maxRadiusKm),
+            priority: try a.int("prio", in: 1...3) ?? 2,
+            deadline: c.now.addingTimeInterval(TimeInterval(within)))
+        let found = e.candidates(for: need, now: c.now, limit: try a.int("limit", in: 1...100) ?? 10)
+        return ReplyFormat.list(
+            kind: "slot",
+            found.map { cand in
+                var f = RecordFields.slot(cand.slot, taken: e.taken(cand.slot.id.number))
+                f.add("dist_km", ReplyFormat.number(cand.distanceKm))
+                f.add("cost", ReplyFormat.number(cand.cost, decimals: 3))
+                return f
+            })
+    }
+
+    static func withinSeconds(_ a: Arguments, _ policy: MatchingPolicy) throws(SNPError) -> Int {
+        guard let within = try a.seconds("within") else { return policy.windowSeconds }
+        guard within > 0, within <= policy.windowSeconds else {
+            throw .badRequest("within must be more than 0 and at most \(DurationText.format(seconds: policy.windowSeconds))")
+        }
+        return within
+    }
+
+    // MARK: Requests
+
+    static func reqAdd(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let a = c.args
+        var hold: Int?
+        if let h = try a.seconds("hold") {
+            guard h > 0, h <= e.policy.maxHoldSeconds else {
+                throw .badRequest("hold must be between 1 and \(e.policy.maxHoldSeconds) seconds")
+            }
+            hold = h
+        }
+        let spec = RequestSpec(
+            ref: try a.requiredText("ref", maxLength: 100), profession: try a.choice("prof", Profession.self)!,
+            priority: try a.int("prio", in: 1...3) ?? 2, modes: try a.modes("mode") ?? .inPerson,
+            location: try a.location(), withinSeconds: try withinSeconds(a, e.policy),
+            radiusKm: try a.double("radius_km", in: 0.1...e.policy.maxRadiusKm), holdSeconds: hold,
+            slot: try a.id("slot", prefix: "s", what: "slot"))
+        let outcome = try e.addRequest(spec, owner: c.principal.name, now: c.now)
+        return ReplyFormat.ok(RecordFields.outcome(outcome.request, rank: outcome.rank))
+    }
+
+    static func reqConfirm(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let outcome = try e.confirm(try ownedRequest(c, e), now: c.now)
+        return ReplyFormat.ok(RecordFields.outcome(outcome.request, rank: outcome.rank))
+    }
+
+    static func reqDecline(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let outcome = try e.decline(try ownedRequest(c, e), now: c.now)
+        return ReplyFormat.ok(RecordFields.outcome(outcome.request, rank: outcome.rank))
+    }
+
+    static func reqCancel(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let r = try e.cancel(try ownedRequest(c, e), reason: try c.args.text("reason", maxLength: 200), now: c.now)
+        return ReplyFormat.ok(RecordFields.outcome(r, rank: nil))
+    }
+
+    static func reqOutcome(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let result = try c.args.choice("result", VisitOutcome.self)!
+        let r = try e.recordOutcome(try ownedRequest(c, e), result, now: c.now)
+        return ReplyFormat.ok(RecordFields.outcome(r, rank: nil))
+    }
+
+    static func reqGet(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let r: CareRequest
+        switch (c.args.positional.first, try c.args.text("ref", maxLength: 100)) {
+        case (.some, nil):
+            r = try visibleRequest(try c.args.id(prefix: "r", what: "request")!, e, c)
+        case (nil, .some(let ref)):
+            guard let found = e.request(ref: ref) else { throw .notFound("no request with ref \(ref)") }
+            r = try visibleRequest(found.id, e, c)
+        default:
+            throw .badRequest("give a request id or ref=…, not both")
+        }
+        return ReplyFormat.ok(RecordFields.request(r, rank: e.rank(of: r)))
+    }
+
+    static func reqList(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let principal = c.principal
+        let list = e.listRequests(
+            state: try c.args.choice("state", RequestState.self), since: try c.args.time("since"),
+            limit: try c.args.int("limit", in: 1...100_000) ?? 1_000
+        ) { canSee($0, principal) }
+        return ReplyFormat.list(
+            kind: "req", list.map { RecordFields.listItem(id: $0.id.description, RecordFields.request($0, rank: e.rank(of: $0))) })
+    }
+
+    static func stats(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let s = e.stats(now: c.now)
+        return ReplyFormat.ok(
+            Fields([
+                ("open_slots", String(s.openSlots)), ("queued", String(s.queued)), ("held", String(s.held)),
+                ("booked_today", String(s.bookedToday)), ("connections", String(c.connections)),
+                ("uptime_s", String(c.uptimeSeconds)),
+            ]))
+    }
+}

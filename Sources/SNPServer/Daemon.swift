@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import SNPCore
+import SNPStore
+import ServiceLifecycle
+
+/// Everything `snpd serve` needs, resolved from flags, environment and config file.
+public struct DaemonSettings: Sendable {
+    public var listener = ListenerSettings()
+    public var policy = MatchingPolicy()
+    public var database = DatabaseSettings()
+    public var migrationsDirectory: URL?
+    /// Apply pending migrations at start (`--no-migrate` turns it off).
+    public var migrate = true
+    /// `SNPD_ADMIN_TOKEN`: a secret that acts as the `admin` token from start on.
+    public var adminToken: String?
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+}
+
+/// The daemon as one service: prepares the database, loads the state, then serves the
+/// line protocol and applies time (holds, deadlines) until it is asked to stop.
+public final class Daemon: Service, Sendable {
+    public static let version = "0.1.0"
+
+    public let settings: DaemonSettings
+    public let store: Store
+    public let service: MatchingService
+    public let server: LineServer
+    let logger: Logger
+
+    public init(settings: DaemonSettings, store: Store, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+        let events = EventHub()
+        service = MatchingService(policy: settings.policy, store: store, events: events, logger: logger, clock: clock)
+        server = LineServer(
+            settings: settings.listener, service: service, store: store, events: events, logger: logger,
+            version: Daemon.version)
+    }
+
+    public func run() async throws {
+        if settings.migrate {
+            guard let dir = settings.migrationsDirectory else {
+                throw SettingsError("cannot find the sql/ migrations folder; set SNPD_SQL_DIR")
+            }
+            let applied = try await store.migrate(directory: dir)
+            if !applied.isEmpty { logger.notice("migrations applied", metadata: ["files": "\(applied.joined(separator: ","))"]) }
+        }
+        if let secret = settings.adminToken {
+            try await store.ensureAdminToken(secret: secret)
+        }
+        try await service.load()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.server.run() }
+            group.addTask {
+                // Holds and deadlines lapse with time, not only when commands arrive.
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    await self.service.tick()
+                }
+            }
+        }
+        await service.drain()
+        logger.notice("stopped")
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import SNPCore
+import SNPStore
+
+extension DaemonSettings {
+    /// Resolves settings from, in order of precedence: `overrides` (command-line flags, as
+    /// `SNPD_*` keys), the process environment, then an optional config file of `KEY=VALUE`
+    /// lines (the format of a systemd `EnvironmentFile`, so one file serves both).
+    public static func resolve(
+        overrides: [String: String], environment: [String: String], configFile: String?
+    ) throws -> DaemonSettings {
+        var merged: [String: String] = [:]
+        if let path = configFile ?? environment["SNPD_CONFIG"] {
+            merged = try parseConfigFile(path)
+        }
+        merged.merge(environment) { _, env in env }
+        merged.merge(overrides) { _, flag in flag }
+
+        var s = DaemonSettings()
+        s.database = try DatabaseSettings.resolve(url: merged["SNPD_DATABASE_URL"], environment: merged)
+        if let listen = merged["SNPD_LISTEN"] {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+                (0...65535).contains(port)
+            else { throw SettingsError("SNPD_LISTEN / --listen must be HOST:PORT, got \(listen)") }
+            s.listener.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            s.listener.port = port
+        }
+        s.listener.unixPath = merged["SNPD_UNIX"].flatMap { $0.isEmpty ? nil : $0 }
+        if let v = merged["SNPD_MAX_CONNECTIONS"] { s.listener.maxConnections = try int(v, "SNPD_MAX_CONNECTIONS", 1...1_000_000) }
+        if let v = merged["SNPD_AUTH_TIMEOUT"] { s.listener.authTimeout = .seconds(try seconds(v, "SNPD_AUTH_TIMEOUT")) }
+        s.adminToken = merged["SNPD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let t = s.adminToken, t.count < 16 || !t.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            throw SettingsError("SNPD_ADMIN_TOKEN must be at least 16 letters, digits, '-' or '_' (got \(t.count) characters)")
+        }
+        if merged["SNPD_NO_MIGRATE"].map({ $0 == "1" || $0 == "true" }) == true { s.migrate = false }
+        s.migrationsDirectory = Store.migrationsDirectory(environment: merged)
+        if let v = merged["SNPD_LOG_LEVEL"] {
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw SettingsError("SNPD_LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            s.logLevel = level
+        }
+
+        var p = MatchingPolicy()
+        if let v = merged["SNPD_LEAD"] { p.leadSeconds = try seconds(v, "SNPD_LEAD") }
+        if let v = merged["SNPD_WINDOW"] { p.windowSeconds = try seconds(v, "SNPD_WINDOW") }
+        if let v = merged["SNPD_HORIZON"] { p.horizonSeconds = try seconds(v, "SNPD_HORIZON") }
+        if let v = merged["SNPD_MAX_HOLD"] { p.maxHoldSeconds = try seconds(v, "SNPD_MAX_HOLD") }
+        if let v = merged["SNPD_OFFICE_RADIUS_KM"] { p.officeRadiusKm = try double(v, "SNPD_OFFICE_RADIUS_KM") }
+        if let v = merged["SNPD_HOME_RADIUS_KM"] { p.homeRadiusKm = try double(v, "SNPD_HOME_RADIUS_KM") }
+        if let v = merged["SNPD_W_DIST"] { p.distanceWeight = try double(v, "SNPD_W_DIST") }
+        if let v = merged["SNPD_W_LOAD"] { p.loadWeight = try double(v, "SNPD_W_LOAD") }
+        if let v = merged["SNPD_W_TIME"] {
+            let parts = v.split(separator: ",")
+            guard parts.count == 3 else { throw SettingsError("SNPD_W_TIME must be three weights, for prio 1,2,3: e.g. 2.0,0.5,0.1") }
+            for (i, part) in parts.enumerated() { p.timeWeight[i + 1] = try double(String(part), "SNPD_W_TIME") }
+        }
+        s.policy = p
+        return s
+    }
+
+    static func parseConfigFile(_ path: String) throws -> [String: String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SettingsError("cannot read config file \(path)")
+        }
+        var out: [String: String] = [:]
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else { throw SettingsError("\(path):\(n + 1): expected KEY=VALUE") }
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+            out[line[..<eq].trimmingCharacters(in: .whitespaces)] = value
+        }
+        return out
+    }
+
+    private static func int(_ v: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let n = Int(v), range.contains(n) else { throw SettingsError("\(key) must be a whole number in \(range), got \(v)") }
+        return n
+    }
+
+    private static func double(_ v: String, _ key: String) throws -> Double {
+        guard let x = Double(v), x.isFinite, x >= 0 else { throw SettingsError("\(key) must be a non-negative number, got \(v)") }
+        return x
+    }
+
+    private static func seconds(_ v: String, _ key: String) throws -> Int {
+        do { return try DurationText.parseSeconds(v) } catch { throw SettingsError("\(key): \(error.message)") }
+    }
+}

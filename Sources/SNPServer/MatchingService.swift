@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import SNPCore
+import SNPProtocol
+import SNPStore
+
+/// A reply computed by the engine, to be written once the change it rests on is durable.
+public struct PendingReply: Sendable {
+    public var text: String
+    /// The commit this reply waits for: its own change, or for a read, the latest change it
+    /// may have seen. `nil`: nothing uncommitted, write at once.
+    public var commit: UInt64?
+
+    public init(text: String, commit: UInt64? = nil) {
+        self.text = text
+        self.commit = commit
+    }
+}
+
+/// The engine, its store, and the group commit between them.
+///
+/// Commands run one at a time on this actor, against memory, so each sees the effects of
+/// the ones before. Their changes are queued and written by a single flush loop: while one
+/// transaction is in flight, new changes accumulate and go together in the next one, so
+/// one WAL flush serves many commands (group commit). A reply leaves only once its commit
+/// is durable (§3.3). If a commit fails, every change not yet durable is undone in memory,
+/// their commands answer `UNAVAILABLE`, changes are refused until the database answers
+/// again, and the engine is then reloaded from the database, the source of truth.
+public actor MatchingService {
+    public private(set) var engine: MatchingEngine
+    let store: Store
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let events: EventHub
+    let startedAt: Date
+
+    private struct Batch {
+        var seq: UInt64
+        var changes: [Change]
+        /// The connection whose command made the changes (it gets no event for them).
+        var origin: ConnectionID?
+    }
+
+    private var pending: [Batch] = []
+    private var inFlight: [Batch] = []
+    private var flushing = false
+    private var lastSeq: UInt64 = 0
+    private var resolvedThrough: UInt64 = 0
+    private var failedRanges: [ClosedRange<UInt64>] = []
+    private var waiters: [UInt64: [CheckedContinuation<Bool, Never>]] = [:]
+
+    /// Set after a failed commit until the database answers and the engine is reloaded.
+    public private(set) var databaseDown = false
+    private var recovering = false
+
+    public init(
+        policy: MatchingPolicy, store: Store, events: EventHub, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.engine = MatchingEngine(policy: policy)
+        self.store = store
+        self.events = events
+        self.logger = logger
+        self.clock = clock
+        self.startedAt = clock()
+    }
+
+    /// Rebuilds the engine from the database, then applies what fell due meanwhile
+    /// (holds and deadlines that lapsed while the daemon was down).
+    public func load() async throws {
+        let (pros, slots, requests) = try await store.loadAll()
+        var fresh = MatchingEngine(policy: engine.policy)
+        fresh.restore(professionals: pros, slots: slots, requests: requests)
+        engine = fresh
+        logger.info(
+            "state loaded",
+            metadata: [
+                "professionals": "\(pros.count)", "slots": "\(slots.count)", "requests": "\(requests.count)",
+                "open_slots": "\(engine.openSlotCount)", "queued": "\(engine.queuedCount)",
+            ])
+        tick()
+    }
+
+    // MARK: Commands
+
+    /// Runs one command against the engine. Never suspends: each command is atomic.
+    public func execute(
+        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, from origin: ConnectionID?, connections: Int
+    ) -> PendingReply {
+        if spec.changesState && databaseDown {
+            return PendingReply(text: ReplyFormat.error(.unavailable("the database is unavailable; nothing was changed, retry")))
+        }
+        guard let handler = CommandHandlers.table[spec.name] else {
+            return PendingReply(text: ReplyFormat.error(.internal("no handler for \(spec.words)")))
+        }
+        let now = clock()
+        tick(now: now)
+        let context = CommandContext(
+            principal: principal, args: args, now: now, connections: connections,
+            uptimeSeconds: Int(now.timeIntervalSince(startedAt)))
+        let text: String
+        do {
+            text = try handler(&engine, context)
+        } catch {
+            // A failed command changes nothing, even if it got halfway.
+            engine.undo(engine.takeJournal())
+            return PendingReply(text: ReplyFormat.error(error), commit: readFence)
+        }
+        let changes = engine.takeJournal()
+        guard !changes.isEmpty else { return PendingReply(text: text, commit: readFence) }
+        return PendingReply(text: text, commit: enqueue(changes, origin: origin))
+    }
+
+    /// Applies what time has made due; called before every command and once a second.
+    public func tick() { tick(now: clock()) }
+
+    private func tick(now: Date) {
+        guard !databaseDown else { return }
+        engine.tick(now: now)
+        let changes = engine.takeJournal()
+        if !changes.isEmpty { _ = enqueue(changes, origin: nil) }
+    }
+
+    /// A read waits for the latest change it may have seen to be durable, so that nobody
+    /// reads a booking that a failed commit then takes back.
+    private var readFence: UInt64? { lastSeq > resolvedThrough ? lastSeq : nil }
+
+    // MARK: Group commit
+
+    private func enqueue(_ changes: [Change], origin: ConnectionID?) -> UInt64 {
+        lastSeq += 1
+        pending.append(Batch(seq: lastSeq, changes: changes, origin: origin))
+        if !flushing {
+            flushing = true
+            Task { await self.flush() }
+        }
+        return lastSeq
+    }
+
+    private func flush() async {
+        while !pending.isEmpty {
+            inFlight = pending
+            pending = []
+            let through = inFlight.last!.seq
+            do {
+                try await store.commit(inFlight.flatMap(\.changes))
+                let done = inFlight
+                inFlight = []
+                resolve(through: through, ok: true)
+                for batch in done { events.publish(batch.changes, except: batch.origin) }
+            } catch {
+                let lost = inFlight + pending
+                inFlight = []
+                pending = []
+                engine.undo(lost.flatMap(\.changes))
+                logger.error(
+                    "commit failed; changes refused until the database answers",
+                    metadata: ["error": "\(error.message)", "commands": "\(lost.count)"])
+                failedRanges.append(lost.first!.seq...lastSeq)
+                if failedRanges.count > 64 { failedRanges.removeFirst() }
+                resolve(through: lastSeq, ok: false)
+                databaseDown = true
+                startRecovery()
+            }
+        }
+        flushing = false
+    }
+
+    private func resolve(through seq: UInt64, ok: Bool) {
+        for s in (resolvedThrough + 1)...max(seq, resolvedThrough + 1) where s <= seq {
+            for w in waiters.removeValue(forKey: s) ?? [] { w.resume(returning: ok) }
+        }
+        resolvedThrough = max(resolvedThrough, seq)
+    }
+
+    /// Waits until commit `seq` is resolved; true if durable, false if it failed.
+    public func waitDurable(_ seq: UInt64) async -> Bool {
+        if seq <= resolvedThrough { return !failedRanges.contains { $0.contains(seq) } }
+        return await withCheckedContinuation { waiters[seq, default: []].append($0) }
+    }
+
+    /// Probes the database once a second; when it answers, reloads the engine from it
+    /// (a commit whose acknowledgement was lost may have landed) and accepts changes again.
+    private func startRecovery() {
+        guard !recovering else { return }
+        recovering = true
+        Task {
+            while true {
+                try? await Task.sleep(for: .seconds(1))
+                if Task.isCancelled { return }
+                do {
+                    try await self.store.client.query("SELECT 1", logger: self.logger)
+                    try await self.load()
+                    self.recovered()
+                    return
+                } catch {
+                    self.logger.warning("database still unavailable", metadata: ["error": "\(Store.classify(error).message)"])
+                }
+            }
+        }
+    }
+
+    private func recovered() {
+        databaseDown = false
+        recovering = false
+        logger.notice("database available again; state reloaded")
+    }
+
+    /// Waits for every change so far to be resolved (for a clean stop).
+    public func drain() async {
+        if lastSeq > resolvedThrough { _ = await waitDurable(lastSeq) }
+    }
+
+    public var stats: (open: Int, queued: Int) { (engine.openSlotCount, engine.queuedCount) }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SNPCore
+
+/// snpd's state in PostgreSQL: the schema's migrations, reading every record back at start,
+/// and committing the engine's changes, many commands to one transaction.
+public final class Store: Sendable {
+    public let client: PostgresClient
+    public let settings: DatabaseSettings
+    let logger: Logger
+
+    public init(settings: DatabaseSettings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+    }
+
+    /// Runs the connection pool; returns when cancelled. Start it before any query.
+    public func run() async { await client.run() }
+
+    // MARK: Migrations
+
+    /// Applies, in order and each in its own transaction, the `NNN_name.sql` files of
+    /// `directory` not yet recorded in `schema_migrations`. Returns the names applied.
+    /// An advisory lock keeps two processes from migrating at once.
+    @discardableResult
+    public func migrate(directory: URL) async throws -> [String] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".sql") && $0.first?.isNumber == true }
+            .sorted()
+        guard !files.isEmpty else { throw SettingsError("no migrations (NNN_name.sql) in \(directory.path)") }
+        return try await client.withTransaction(logger: logger) { conn in
+            try await conn.query("SELECT pg_advisory_xact_lock(7441001)", logger: self.logger)
+            try await conn.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                logger: self.logger)
+            var done = Set<Int>()
+            for try await v in try await conn.query("SELECT version FROM schema_migrations", logger: self.logger).decode(Int.self) {
+                done.insert(v)
+            }
+            var applied: [String] = []
+            for file in files {
+                guard let version = Int(file.prefix { $0.isNumber }), !done.contains(version) else { continue }
+                let sql = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+                for statement in SQLScript.statements(sql) {
+                    try await conn.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                try await conn.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(version), \(file))", logger: self.logger)
+                applied.append(file)
+            }
+            return applied
+        }
+    }
+
+    /// Finds the `sql/` folder: `SNPD_SQL_DIR`, else `./sql`, else next to the executable
+    /// (`.build/release/snpd` → `sql/`, `/usr/local/bin/snpd` → `/usr/local/share/snpd/sql`).
+    public static func migrationsDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        var candidates: [URL] = []
+        if let d = environment["SNPD_SQL_DIR"] { candidates.append(URL(fileURLWithPath: d)) }
+        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("sql"))
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        candidates.append(exe.appendingPathComponent("../../../sql").standardized)
+        candidates.append(exe.appendingPathComponent("../../sql").standardized)
+        candidates.append(exe.appendingPathComponent("../share/snpd/sql").standardized)
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("001_initial.sql").path) }
+    }
+
+    // MARK: Loading
+
+    /// Every record, to rebuild the engine at start.
+    public func loadAll() async throws -> (professionals: [Professional], slots: [Slot], requests: [CareRequest]) {
+        var pros: [Professional] = []
+        let proRows = try await client.query(
+            "SELECT rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at FROM professionals",
+            logger: logger)
+        for try await row in proRows {
+            let c = row.makeRandomAccess()
+            pros.append(
+                Professional(
+                    rpps: RPPS(trusted: try c[0].decode(String.self)),
+                    profession: try Self.enumValue(c[1].decode(String.self)),
+                    name: try c[2].decode(String.self),
+                    location: GeoPoint(lat: try c[3].decode(Double.self), lon: try c[4].decode(Double.self)),
+                    homeRadiusKm: try c[5].decode(Double?.self), weeklyCap: try c[6].decode(Int?.self),
+                    territory: try c[7].decode(String?.self), active: try c[8].decode(Bool.self),
+                    updatedAt: try c[9].decode(Date.self)))
+        }
+        var slots: [Slot] = []
+        let slotRows = try await client.query(
+            "SELECT id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at FROM slots ORDER BY id",
+            logger: logger)
+        for try await row in slotRows {
+            let c = row.makeRandomAccess()
+            let profession: Profession = try Self.enumValue(c[2].decode(String.self))
+            let mode: SlotMode = try Self.enumValue(c[5].decode(String.self))
+            slots.append(
+                Slot(
+                    id: .slot(try c[0].decode(Int64.self)), pro: RPPS(trusted: try c[1].decode(String.self)),
+                    profession: profession, start: try c[3].decode(Date.self), end: try c[4].decode(Date.self),
+                    mode: mode, capacity: try c[6].decode(Int.self), ref: try c[7].decode(String?.self),
+                    createdAt: try c[8].decode(Date.self), withdrawnAt: try c[9].decode(Date?.self)))
+        }
+        var requests: [CareRequest] = []
+        let requestRows = try await client.query(
+            """
+            SELECT id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s, wanted_slot,
+                   created_at, deadline, state, slot_id, pro, slot_start, slot_end, slot_mode, distance_km, cost,
+                   matched_at, hold_until, booked_at, declined, reason, closed_at, updated_at
+            FROM requests ORDER BY id
+            """, logger: logger)
+        for try await row in requestRows {
+            let c = row.makeRandomAccess()
+            var modes = ModeSet()
+            for m in try c[5].decode(String.self).split(separator: ",") {
+                modes.insert(ModeSet(try Self.enumValue(String(m)) as SlotMode))
+            }
+            let spec = RequestSpec(
+                ref: try c[1].decode(String.self), profession: try Self.enumValue(c[3].decode(String.self)),
+                priority: Int(try c[4].decode(Int16.self)), modes: modes,
+                location: GeoPoint(lat: try c[6].decode(Double.self), lon: try c[7].decode(Double.self)),
+                withinSeconds: try c[8].decode(Int.self), radiusKm: try c[9].decode(Double?.self),
+                holdSeconds: try c[10].decode(Int?.self), slot: try c[11].decode(Int64?.self).map(SlotID.slot))
+            var r = CareRequest(
+                id: .request(try c[0].decode(Int64.self)), spec: spec, owner: try c[2].decode(String.self),
+                createdAt: try c[12].decode(Date.self), deadline: try c[13].decode(Date.self))
+            r.state = try Self.enumValue(c[14].decode(String.self))
+            if let slot = try c[15].decode(Int64?.self) {
+                r.assignment = Assignment(
+                    slot: .slot(slot), pro: RPPS(trusted: try c[16].decode(String.self)),
+                    start: try c[17].decode(Date.self), end: try c[18].decode(Date.self),
+                    mode: try Self.enumValue(c[19].decode(String.self)), distanceKm: try c[20].decode(Double.self),
+                    cost: try c[21].decode(Double.self), at: try c[22].decode(Date.self))
+            }
+            r.holdUntil = try c[23].decode(Date?.self)
+            r.bookedAt = try c[24].decode(Date?.self)
+            r.declined = try c[25].decode([Int64].self).map(SlotID.slot)
+            r.reason = try c[26].decode(String?.self)
+            r.closedAt = try c[27].decode(Date?.self)
+            r.updatedAt = try c[28].decode(Date.self)
+            requests.append(r)
+        }
+        return (pros, slots, requests)
+    }
+
+    static func enumValue<T: RawRepresentable>(_ raw: String) throws -> T where T.RawValue == String {
+        guard let v = T(rawValue: raw) else { throw SettingsError("unexpected value \(raw) for \(T.self) in the database") }
+        return v
+    }
+
+    // MARK: Group commit
+
+    /// Writes the final value of every record changed by a batch of commands in one
+    /// transaction: one multi-row upsert per table, whatever the number of commands, so
+    /// that the cost of a commit (its WAL flush) is shared by all of them.
+    public func commit(_ changes: [Change]) async throws(SNPError) {
+        let batch = RecordBatch(changes)
+        guard !batch.isEmpty else { return }
+        do {
+            let (pros, slots, requests) = try batch.json()
+            try await client.withTransaction(logger: logger) { conn in
+                if let pros { try await conn.query(Self.upsertProfessionals(pros), logger: self.logger) }
+                if let slots { try await conn.query(Self.upsertSlots(slots), logger: self.logger) }
+                if let requests { try await conn.query(Self.upsertRequests(requests), logger: self.logger) }
+            }
+        } catch {
+            throw Store.classify(error)
+        }
+    }
+
+    /// Connection trouble is `UNAVAILABLE` (retry); anything the server refused is a bug
+    /// caught by the schema's constraints: `INTERNAL`.
+    public static func classify(_ error: any Error) -> SNPError {
+        if let e = error as? SNPError { return e }
+        if let p = error as? PSQLError, let state = p.serverInfo?[.sqlState] {
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
+                return .unavailable("the database is unavailable (\(state)); nothing was changed, retry")
+            }
+            return .internal("the database refused the change (\(state): \(p.serverInfo?[.message] ?? "?")); nothing was changed")
+        }
+        return .unavailable("the database is unreachable; nothing was changed, retry")
+    }
+
+    static func upsertProfessionals(_ json: String) -> PostgresQuery {
+        """
+        INSERT INTO professionals (rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at)
+        SELECT rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, to_timestamp(updated_at)
+        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(rpps text, profession text, name text, lat float8, lon float8,
+            home_radius_km float8, weekly_cap int, territory text, active bool, updated_at float8)
+        ON CONFLICT (rpps) DO UPDATE SET profession = EXCLUDED.profession, name = EXCLUDED.name, lat = EXCLUDED.lat,
+            lon = EXCLUDED.lon, home_radius_km = EXCLUDED.home_radius_km, weekly_cap = EXCLUDED.weekly_cap,
+            territory = EXCLUDED.territory, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at
+        """
+    }
+
+    static func upsertSlots(_ json: String) -> PostgresQuery {
+        """
+        INSERT INTO slots (id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at)
+        SELECT id, pro, profession, to_timestamp(starts_at), to_timestamp(ends_at), mode, capacity, ref,
+            to_timestamp(created_at), to_timestamp(withdrawn_at)
+        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(id bigint, pro text, profession text, starts_at float8,
+            ends_at float8, mode text, capacity int, ref text, created_at float8, withdrawn_at float8)
+        ON CONFLICT (id) DO UPDATE SET withdrawn_at = EXCLUDED.withdrawn_at
+        """
+    }
+
+    static func upsertRequests(_ json: String) -> PostgresQuery {
+        """
+        INSERT INTO requests (id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s,
+            wanted_slot, created_at, deadline, state, slot_id, pro, slot_start, slot_end, slot_mode, distance_km, cost,
+            matched_at, hold_until, booked_at, declined, reason, closed_at, updated_at)
+        SELECT id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s, wanted_slot,
+            to_timestamp(created_at), to_timestamp(deadline), state, slot_id, pro, to_timestamp(slot_start),
+            to_timestamp(slot_end), slot_mode, distance_km, cost, to_timestamp(matched_at), to_timestamp(hold_until),
+            to_timestamp(booked_at), declined, reason, to_timestamp(closed_at), to_timestamp(updated_at)
+        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(id bigint, ref text, owner text, profession text,
+            priority smallint, modes text, lat float8, lon float8, within_s int, radius_km float8, hold_s int,
+            wanted_slot bigint, created_at float8, deadline float8, state text, slot_id bigint, pro text,
+            slot_start float8, slot_end float8, slot_mode text, distance_km float8, cost float8, matched_at float8,
+            hold_until float8, booked_at float8, declined bigint[], reason text, closed_at float8, updated_at float8)
+        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, slot_id = EXCLUDED.slot_id, pro = EXCLUDED.pro,
+            slot_start = EXCLUDED.slot_start, slot_end = EXCLUDED.slot_end, slot_mode = EXCLUDED.slot_mode,
+            distance_km = EXCLUDED.distance_km, cost = EXCLUDED.cost, matched_at = EXCLUDED.matched_at,
+            hold_until = EXCLUDED.hold_until, booked_at = EXCLUDED.booked_at, declined = EXCLUDED.declined,
+            reason = EXCLUDED.reason, closed_at = EXCLUDED.closed_at, updated_at = EXCLUDED.updated_at
+        """
+    }
+}

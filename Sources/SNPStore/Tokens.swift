@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+import PostgresNIO
+import SNPCore
+
+/// Who a token speaks for, once its secret matched.
+public struct Principal: Sendable, Equatable {
+    public var name: String
+    public var role: Role
+    /// For `pro` tokens: the professional they act for.
+    public var pro: RPPS?
+
+    public init(name: String, role: Role, pro: RPPS? = nil) {
+        self.name = name
+        self.role = role
+        self.pro = pro
+    }
+}
+
+/// A row of `snpd token list`: never the secret, which is not stored.
+public struct TokenInfo: Sendable {
+    public var principal: Principal
+    public var createdAt: Date
+    public var revokedAt: Date?
+}
+
+/// Access tokens (§3.5). Secrets are 192 random bits written in base64url (letters,
+/// digits, `-`, `_`, so they travel as bare words); only their SHA-256 is stored. A fast
+/// hash is enough because the secret is random, not a password: there is nothing to guess.
+extension Store {
+    /// The name of the token that `SNPD_ADMIN_TOKEN` defines.
+    public static let environmentAdminName = "admin"
+
+    public static func newSecret() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return "snp_" + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func hash(_ secret: String) -> [UInt8] { Array(SHA256.hash(data: Data(secret.utf8))) }
+
+    /// Creates a token and returns its secret (shown once).
+    public func addToken(_ p: Principal) async throws -> String {
+        guard !p.name.isEmpty, p.name.count <= 100,
+            p.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.@".contains($0)) })
+        else { throw SettingsError("a token name is 1 to 100 letters, digits, '-', '_', '.', '@'") }
+        guard (p.role == .pro) == (p.pro != nil) else {
+            throw SettingsError(p.role == .pro ? "a pro token needs --pro RPPS" : "--pro goes only with --role pro")
+        }
+        let secret = Store.newSecret()
+        let digest = ByteBuffer(bytes: Store.hash(secret))
+        do {
+            try await client.query(
+                """
+                INSERT INTO tokens (name, role, pro, secret_sha256) VALUES (\(p.name), \(p.role.rawValue), \(p.pro?.value), \(digest))
+                """, logger: logger)
+        } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23505" {
+            throw SettingsError("a token named \(p.name) already exists (revoke it first, or pick another name)")
+        }
+        return secret
+    }
+
+    /// Makes `secret` the admin token's secret (`SNPD_ADMIN_TOKEN`), replacing any former one.
+    public func ensureAdminToken(secret: String) async throws {
+        let digest = ByteBuffer(bytes: Store.hash(secret))
+        try await client.query(
+            """
+            INSERT INTO tokens (name, role, pro, secret_sha256) VALUES (\(Store.environmentAdminName), 'admin', NULL, \(digest))
+            ON CONFLICT (name) DO UPDATE SET role = 'admin', pro = NULL, secret_sha256 = EXCLUDED.secret_sha256, revoked_at = NULL
+            """, logger: logger)
+    }
+
+    public func listTokens() async throws -> [TokenInfo] {
+        var out: [TokenInfo] = []
+        let rows = try await client.query(
+            "SELECT name, role, pro, created_at, revoked_at FROM tokens ORDER BY name", logger: logger)
+        for try await (name, role, pro, created, revoked) in rows.decode((String, String, String?, Date, Date?).self) {
+            out.append(
+                TokenInfo(
+                    principal: Principal(name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:))),
+                    createdAt: created, revokedAt: revoked))
+        }
+        return out
+    }
+
+    /// Revokes a token; returns false if no active token has that name.
+    public func revokeToken(name: String) async throws -> Bool {
+        var found = false
+        let rows = try await client.query(
+            "UPDATE tokens SET revoked_at = now() WHERE name = \(name) AND revoked_at IS NULL RETURNING name", logger: logger)
+        for try await _ in rows { found = true }
+        return found
+    }
+
+    /// The principal of an active token whose secret is `secret`, or `nil`. Read from the
+    /// database at every `AUTH`, so that a revocation holds for the very next session.
+    public func authenticate(secret: String) async throws(SNPError) -> Principal? {
+        guard !secret.isEmpty, secret.count <= 200 else { return nil }
+        let digest = ByteBuffer(bytes: Store.hash(secret))
+        do {
+            let rows = try await client.query(
+                "SELECT name, role, pro, secret_sha256 FROM tokens WHERE secret_sha256 = \(digest) AND revoked_at IS NULL",
+                logger: logger)
+            for try await (name, role, pro, stored) in rows.decode((String, String, String?, ByteBuffer).self) {
+                // The index found the row by hash; compare again in constant time anyway.
+                guard Store.constantTimeEqual(Array(buffer: stored), Store.hash(secret)) else { continue }
+                return Principal(name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:)))
+            }
+            return nil
+        } catch {
+            throw Store.classify(error)
+        }
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<a.count { diff |= a[i] ^ b[i] }
+        return diff == 0
+    }
+}

@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SNPCore
+import SNPServer
+import SNPStore
+import ServiceLifecycle
+
+@main
+struct Snpd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snpd",
+        abstract: "Matches unscheduled-care requests (soins non programmés) to volunteer slots.",
+        version: Daemon.version,
+        subcommands: [Serve.self, Migrate.self, Token.self],
+        defaultSubcommand: nil)
+}
+
+/// Flags shared by every subcommand that talks to the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (postgres://user:password@host:port/db); else SNPD_DATABASE_URL, else PG* variables.")
+    var databaseURL: String?
+
+    @Option(help: "A file of KEY=VALUE settings (SNPD_*, PG*); the environment and flags take precedence.")
+    var config: String?
+
+    func settings(extra: [String: String] = [:]) throws -> DaemonSettings {
+        var overrides = extra
+        if let databaseURL { overrides["SNPD_DATABASE_URL"] = databaseURL }
+        do {
+            return try DaemonSettings.resolve(
+                overrides: overrides, environment: ProcessInfo.processInfo.environment, configFile: config)
+        } catch let e as SettingsError {
+            throw ValidationError(e.description)
+        }
+    }
+}
+
+func makeLogger(_ level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = level
+        return h
+    }
+    var logger = Logger(label: "snpd")
+    logger.logLevel = level
+    return logger
+}
+
+/// Runs `body` with a live connection pool, then stops the pool.
+func withStore<T: Sendable>(_ settings: DaemonSettings, _ body: @Sendable @escaping (Store) async throws -> T) async throws -> T {
+    var logger = Logger(label: "snpd")
+    logger.logLevel = .warning
+    let store = try Store(settings: settings.database, logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await store.run()
+            return nil
+        }
+        group.addTask { try await body(store) }
+        defer { group.cancelAll() }
+        while let result = try await group.next() {
+            if let result { return result }
+        }
+        throw CancellationError()
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon (line protocol on --listen).")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "HOST:PORT to listen on (default 127.0.0.1:7441; SNPD_LISTEN).")
+    var listen: String?
+
+    @Option(help: "Also listen on this Unix-domain socket (SNPD_UNIX).")
+    var unix: String?
+
+    @Flag(help: "Do not apply pending migrations at start.")
+    var noMigrate = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (SNPD_LOG_LEVEL).")
+    var logLevel: String?
+
+    func run() async throws {
+        var extra: [String: String] = [:]
+        if let listen { extra["SNPD_LISTEN"] = listen }
+        if let unix { extra["SNPD_UNIX"] = unix }
+        if let logLevel { extra["SNPD_LOG_LEVEL"] = logLevel }
+        if noMigrate { extra["SNPD_NO_MIGRATE"] = "1" }
+        let settings = try database.settings(extra: extra)
+        let logger = makeLogger(settings.logLevel)
+        logger.notice("starting", metadata: ["version": "\(Daemon.version)", "database": "\(settings.database.redacted)"])
+        let store = try Store(settings: settings.database, logger: logger)
+        let daemon = Daemon(settings: settings, store: store, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: store.client),
+                    .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations from sql/.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let settings = try database.settings()
+        guard let dir = settings.migrationsDirectory else {
+            throw ValidationError("cannot find the sql/ migrations folder; set SNPD_SQL_DIR")
+        }
+        let applied = try await withStore(settings) { try await $0.migrate(directory: dir) }
+        print(applied.isEmpty ? "schema up to date" : "applied: \(applied.joined(separator: ", "))")
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage access tokens.", subcommands: [Add.self, List.self, Revoke.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token; prints its secret alone on the first line, once.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "admin, coordinator, regulator, pro or reporter.")
+        var role: String
+
+        @Option(help: "A unique name (shown in AUTH replies and logs).")
+        var name: String
+
+        @Option(help: "The RPPS a pro token acts for.")
+        var pro: String?
+
+        func run() async throws {
+            guard let role = Role(rawValue: role) else {
+                throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var rpps: RPPS?
+            if let pro {
+                do { rpps = try RPPS(validating: pro) } catch { throw ValidationError(error.message) }
+            }
+            let principal = Principal(name: name, role: role, pro: rpps)
+            let settings = try database.settings()
+            do {
+                let secret = try await withStore(settings) { try await $0.addToken(principal) }
+                print(secret)
+            } catch let e as SettingsError {
+                throw ValidationError(e.description)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let tokens = try await withStore(try database.settings()) { try await $0.listTokens() }
+            for t in tokens {
+                var line = "\(t.principal.name)\trole=\(t.principal.role.rawValue)"
+                if let pro = t.principal.pro { line += "\tpro=\(pro)" }
+                line += "\tcreated=\(RFC3339.format(t.createdAt))"
+                if let r = t.revokedAt { line += "\trevoked=\(RFC3339.format(r))" }
+                print(line)
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token: new AUTHs with it fail at once.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The token's name.")
+        var name: String
+
+        func run() async throws {
+            let found = try await withStore(try database.settings()) { try await $0.revokeToken(name: name) }
+            guard found else { throw ValidationError("no active token named \(name)") }
+            print("revoked \(name)")
+        }
+    }
+}
