@@ -12,15 +12,15 @@ public enum InboundLine: Sendable {
 /// Cuts the byte stream into lines of at most `maxLength` bytes (§3.1). A longer line is
 /// reported once as `.tooLong` and its bytes are dropped until its end, without buffering
 /// them, so a client cannot make the server hold an unbounded line in memory.
-struct LineFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = InboundLine
+public struct LineFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = InboundLine
 
     let maxLength: Int
     private var discarding = false
 
-    init(maxLength: Int = LineParser.maxLineBytes) { self.maxLength = maxLength }
+    public init(maxLength: Int = LineParser.maxLineBytes) { self.maxLength = maxLength }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
         if let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
             let length = newline - view.startIndex
@@ -51,7 +51,7 @@ struct LineFrameDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A last line without \n is still a command (e.g. `printf 'PING' | nc`).
         while try decode(context: context, buffer: &buffer) == .continue {}
         if buffer.readableBytes > 0, !discarding {

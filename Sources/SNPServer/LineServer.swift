@@ -139,9 +139,6 @@ public final class LineServer: Sendable {
             }
             return
         }
-        let authenticated = Flag()
-        let session = Session(id: id, server: context, authenticated: authenticated)
-        defer { session.close() }
         let queue = ReplyQueue<Outgoing>(limit: settings.replyQueueLimit)
         let channel = connection.channel
         let deliver: @Sendable (String) -> Void = { line in
@@ -150,20 +147,25 @@ public final class LineServer: Sendable {
                 channel.close(promise: nil)
             }
         }
+        let authenticated = Flag()
+        let session = Session(id: id, server: context, authenticated: authenticated, deliverEvent: deliver)
+        defer { session.close() }
+        let timeout = settings.authTimeout
+        let authTimer = Task {
+            try await Task.sleep(for: timeout)
+            if !authenticated.isSet {
+                logger.info("closing a connection that did not authenticate in time", metadata: ["connection": "\(id)"])
+                channel.close(promise: nil)
+            }
+        }
+        defer { authTimer.cancel() }
         do {
             try await connection.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await self.write(queue, to: outbound) }
-                    group.addTask {
-                        try? await Task.sleep(for: self.settings.authTimeout)
-                        if !Task.isCancelled, !authenticated.isSet {
-                            logger.info("closing a connection that did not authenticate in time", metadata: ["connection": "\(id)"])
-                            channel.close(promise: nil)
-                        }
-                    }
+                async let writing: Void = self.write(queue, to: outbound)
+                do {
                     try await withGracefulShutdownHandler {
                         for try await line in inbound {
-                            let (reply, action) = await session.handle(line, deliverEvent: deliver)
+                            let (reply, action) = await session.handle(line)
                             if let reply { await queue.push(.reply(reply)) }
                             if case .close = action { break }
                         }
@@ -171,10 +173,11 @@ public final class LineServer: Sendable {
                         // Stop reading; what was read is answered, then the connection closes.
                         channel.close(mode: .input, promise: nil)
                     }
-                    queue.finish()
-                    try await group.next()
-                    group.cancelAll()
+                } catch {
+                    logger.debug("read ended", metadata: ["connection": "\(id)", "error": "\(error)"])
                 }
+                queue.finish()
+                try await writing
             }
         } catch {
             logger.debug("connection ended", metadata: ["connection": "\(id)", "error": "\(error)"])

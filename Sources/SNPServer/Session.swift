@@ -28,15 +28,19 @@ final class Session {
     /// How many failed `AUTH`s a connection gets before it is closed.
     static let maxFailedAuths = 5
 
-    init(id: ConnectionID, server: ServerContext, authenticated: Flag) {
+    /// Puts an `EVENT` line on this connection's outgoing queue.
+    let deliverEvent: @Sendable (String) -> Void
+
+    init(id: ConnectionID, server: ServerContext, authenticated: Flag, deliverEvent: @escaping @Sendable (String) -> Void) {
         self.id = id
         self.authenticated = authenticated
+        self.deliverEvent = deliverEvent
         self.server = server
         self.events = server.events
     }
 
     /// Handles one inbound line; `nil` reply for a blank line (ignored, as Redis does).
-    func handle(_ inbound: InboundLine, deliverEvent: @escaping @Sendable (String) -> Void) async -> (PendingReply?, SessionAction) {
+    func handle(_ inbound: InboundLine) async -> (PendingReply?, SessionAction) {
         let line: ByteBuffer
         switch inbound {
         case .tooLong:
@@ -99,7 +103,7 @@ final class Session {
             }
             principal = p
             authenticated.set()
-            if watching { events.watch(id, as: p, deliver: { _ in }) }
+            if watching { events.watch(id, as: p, deliver: deliverEvent) }
             server.logger.info("authenticated", metadata: ["connection": "\(id)", "token": "\(p.name)", "role": "\(p.role.rawValue)"])
             return (PendingReply(text: ReplyFormat.ok(Fields([("role", p.role.rawValue), ("name", p.name)]))), .keepOpen)
         default:

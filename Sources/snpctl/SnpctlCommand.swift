@@ -115,11 +115,20 @@ struct SnpctlCommand: ParsableCommand {
     /// The server address from the options, else the environment, else the defaults.
     private func resolveEndpoint(_ environment: [String: String]) throws -> Endpoint {
         if let unixPath { return .unix(path: unixPath) }
-        let host = host ?? environment["SNPD_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        // SNPD_LISTEN, the daemon's own setting, is the last fallback: the same
+        // environment then serves the daemon and its client.
+        var listenHost: String?
+        var listenPort: String?
+        if let listen = environment["SNPD_LISTEN"], let colon = listen.lastIndex(of: ":") {
+            let h = listen[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            listenHost = h.isEmpty || h == "0.0.0.0" ? "127.0.0.1" : h == "::" ? "::1" : h
+            listenPort = String(listen[listen.index(after: colon)...])
+        }
+        let host = host ?? environment["SNPD_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? listenHost ?? "127.0.0.1"
         let port: Int
         if let option = self.port {
             port = option
-        } else if let text = environment["SNPD_PORT"], !text.isEmpty {
+        } else if let text = environment["SNPD_PORT"] ?? listenPort, !text.isEmpty {
             guard let value = Int(text) else {
                 throw ValidationError("SNPD_PORT must be a port number, not \"\(text)\".")
             }

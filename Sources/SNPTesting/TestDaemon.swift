@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import SNPCore
+import SNPServer
+import SNPStore
+import ServiceLifecycle
+import Synchronization
+
+/// A clock tests move by hand, shared by the daemon they start.
+public final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    public init(_ start: Date = Date(epochSeconds: Date().epochSeconds)) { current = Mutex(start) }
+
+    public var now: Date { current.withLock { $0 } }
+
+    public func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// A real snpd, in process: its own connection pool, the daemon service, a TCP port
+/// chosen by the system, and a test clock. `stop()` shuts it down as SIGTERM would.
+public final class TestDaemon: Sendable {
+    public let daemon: Daemon
+    public let clock: TestClock
+    public let database: DatabaseSettings
+    let group: ServiceGroup
+    let running: Task<Void, any Error>
+
+    public static let adminSecret = "test-admin-secret-0123456789"
+
+    public static func start(
+        database: DatabaseSettings, clock: TestClock = TestClock(),
+        configure: (inout DaemonSettings) -> Void = { _ in }
+    ) async throws -> TestDaemon {
+        var settings = DaemonSettings()
+        settings.database = database
+        settings.listener.port = 0
+        settings.migrationsDirectory = TestPostgres.migrations
+        settings.adminToken = adminSecret
+        configure(&settings)
+        var logger = Logger(label: "snpd-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["SNPD_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        let store = try Store(settings: database, logger: logger)
+        let c = clock
+        let daemon = Daemon(settings: settings, store: store, logger: logger, clock: { c.now })
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: store.client),
+                    .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
+                          failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                logger: logger))
+        let running = Task { try await group.run() }
+        let instance = TestDaemon(daemon: daemon, clock: clock, database: database, group: group, running: running)
+        for _ in 0..<400 {
+            if daemon.server.port != nil { return instance }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        await instance.stop()
+        throw SettingsError("the test daemon did not start listening")
+    }
+
+    init(daemon: Daemon, clock: TestClock, database: DatabaseSettings, group: ServiceGroup, running: Task<Void, any Error>) {
+        self.daemon = daemon
+        self.clock = clock
+        self.database = database
+        self.group = group
+        self.running = running
+    }
+
+    public var port: Int { daemon.server.port! }
+
+    /// Stops as on SIGTERM: no new connections, in-flight commands finish, then close.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+    }
+
+    /// Connects and authenticates as the admin.
+    public func admin() async throws -> LineClient {
+        let c = try await LineClient.connect(port: port)
+        try await c.expectOK("AUTH \(TestDaemon.adminSecret)")
+        return c
+    }
+
+    /// Creates a token in the database and returns a client authenticated with it.
+    public func client(role: Role, name: String, pro: RPPS? = nil) async throws -> LineClient {
+        let secret = try await daemon.store.addToken(Principal(name: name, role: role, pro: pro))
+        let c = try await LineClient.connect(port: port)
+        try await c.expectOK("AUTH \(secret)")
+        return c
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SNPStore
+
+/// A real PostgreSQL server for tests, and a fresh database on it for each test.
+///
+/// The server is the one `scripts/test` started (`SNPD_TEST_DATABASE_URL`); when that is
+/// not set (a plain `swift test`), one is started with `scripts/pg-local` in a temporary
+/// folder, once per test process. Tests never share a database, so they run in parallel.
+public enum TestPostgres {
+    /// The repository's root, found from this file's path.
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static var migrations: URL { repositoryRoot.appendingPathComponent("sql") }
+
+    private static let server: Result<DatabaseSettings, any Error> = {
+        do {
+            if let url = ProcessInfo.processInfo.environment["SNPD_TEST_DATABASE_URL"], !url.isEmpty {
+                return .success(try DatabaseSettings(url: url))
+            }
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-tests-\(getpid())")
+            let out = try run(repositoryRoot.appendingPathComponent("scripts/pg-local").path, ["start", dir.path])
+            atexit {
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-tests-\(getpid())")
+                _ = try? TestPostgres.run(
+                    TestPostgres.repositoryRoot.appendingPathComponent("scripts/pg-local").path, ["destroy", dir.path])
+            }
+            return .success(try DatabaseSettings(url: out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    /// Creates an empty database, with the schema applied if `migrated`.
+    public static func freshDatabase(migrated: Bool = true) async throws -> DatabaseSettings {
+        var settings = try server.get()
+        let name = "snpd_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        var admin = settings
+        admin.database = "postgres"
+        _ = try await withStore(admin) { store in
+            try await store.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        }
+        settings.database = name
+        if migrated {
+            try await withStore(settings) { store in _ = try await store.migrate(directory: migrations) }
+        }
+        return settings
+    }
+
+    /// Runs `body` with a running connection pool on `settings`.
+    public static func withStore<T: Sendable>(
+        _ settings: DatabaseSettings, _ body: @Sendable @escaping (Store) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "snpd-test")
+        logger.logLevel = .error
+        let store = try Store(settings: settings, logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await store.run()
+                return nil
+            }
+            group.addTask { try await body(store) }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
+        }
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw SettingsError("\(executable) \(arguments.joined(separator: " ")) failed with status \(p.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import PostgresNIO
+import SNPCore
+import SNPStore
+import SNPTesting
+import Testing
+
+@Suite("Durability and concurrency against a real PostgreSQL")
+struct DurabilityTests {
+    @Test func restartKeepsSlotsRequestsBookingsAndTheQueue() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let clock = TestClock()
+        let first = try await TestDaemon.start(database: db, clock: clock)
+        let admin = try await first.admin()
+        try await admin.putPro(rpps(1), extra: "weekly_cap=5 territory=T1")
+        try await admin.putPro(rpps(2), prof: "nurse", extra: "home_radius_km=15")
+        try await admin.expectOK(first.slotLine(pro: rpps(1), hours: 3, extra: "capacity=2"))
+        try await admin.expectOK(first.slotLine(pro: rpps(2), hours: 5, extra: "mode=home"))
+        try await admin.expectOK(first.slotLine(pro: rpps(1), hours: 20))
+        let reg = try await first.client(role: .regulator, name: "samu56")
+        try await reg.expectOK("REQ ADD ref=A prof=gp lat=47.6582 lon=-2.7608 prio=1")
+        try await reg.expectOK("REQ ADD ref=B prof=gp lat=47.6582 lon=-2.7608 hold=600")
+        try await reg.expectOK("REQ ADD ref=C prof=kine lat=47.6582 lon=-2.7608 prio=3")
+        try await reg.expectOK("REQ ADD ref=D prof=kine lat=47.6582 lon=-2.7608 prio=1")
+        try await reg.expectOK("REQ ADD ref=E prof=nurse lat=47.6582 lon=-2.7608 mode=home")
+        try await reg.expectOK("REQ CANCEL \(try await reg.send("REQ GET ref=E")["req"]!)")
+        let before = try await snapshot(admin)
+        await first.stop()
+
+        let second = try await TestDaemon.start(database: db, clock: clock)
+        let admin2 = try await second.admin()
+        let after = try await snapshot(admin2)
+        #expect(after.slots == before.slots)
+        #expect(after.requests == before.requests)
+        #expect(after.pros == before.pros)
+        #expect(after.stats == before.stats)
+        // The queue survived in order: a new kine slot goes to D (prio 1), not C.
+        try await admin2.putPro(rpps(3), prof: "kine")
+        let s = try await admin2.expectOK(second.slotLine(pro: rpps(3), hours: 4))
+        let d = try await admin2.send("REQ GET ref=D")
+        #expect(s["booked"] == d["req"])
+        // Identifiers keep growing after a restart.
+        let newSlot = try await admin2.expectOK(second.slotLine(pro: rpps(3), hours: 6))["slot"]!
+        #expect(!before.slots.contains { $0.contains("id=\(newSlot) ") })
+        await second.stop()
+    }
+
+    struct Snapshot: Equatable {
+        var slots: [String]
+        var requests: [String]
+        var pros: [String]
+        var stats: [String: String]
+    }
+
+    func snapshot(_ c: LineClient) async throws -> Snapshot {
+        var stats = try await c.send("STATS").fields
+        stats["uptime_s"] = nil
+        stats["connections"] = nil
+        return Snapshot(
+            slots: try await c.send("SLOT LIST").lines, requests: try await c.send("REQ LIST").lines,
+            pros: try await c.send("PRO LIST").lines, stats: stats)
+    }
+
+    @Test func fiftyConcurrentClientsNeverOverbookTenSlots() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            for i in 1...10 {
+                try await admin.putPro(rpps(i))
+                try await admin.expectOK(d.slotLine(pro: rpps(i), hours: 3))
+            }
+            let secret = try await d.daemon.store.addToken(Principal(name: "samu56", role: .regulator))
+            let port = d.port
+            let states = try await withThrowingTaskGroup(of: String.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        let c = try await LineClient.connect(port: port)
+                        try await c.expectOK("AUTH \(secret)")
+                        let r = try await c.expectOK("REQ ADD ref=race-\(i) prof=gp lat=47.6582 lon=-2.7608")
+                        await c.close()
+                        return r["state"] ?? "?"
+                    }
+                }
+                var out: [String] = []
+                for try await s in group { out.append(s) }
+                return out
+            }
+            #expect(states.filter { $0 == "booked" }.count == 10)
+            #expect(states.filter { $0 == "queued" }.count == 40)
+            let slots = try await admin.send("SLOT LIST")
+            #expect(slots.items.allSatisfy { $0["booked"] == "1" })
+            // And in the database itself.
+            let overbooked = try await TestPostgres.withStore(d.database) { store in
+                var n = 0
+                let rows = try await store.client.query(
+                    """
+                    SELECT count(*)::int FROM (SELECT s.id FROM slots s JOIN requests r ON r.slot_id = s.id
+                    AND r.state IN ('held','booked','honored','noshow') GROUP BY s.id, s.capacity
+                    HAVING count(*) > s.capacity) x
+                    """)
+                for try await c in rows.decode(Int.self) { n = c }
+                return n
+            }
+            #expect(overbooked == 0)
+            let booked = try await TestPostgres.withStore(d.database) { store in
+                var n = 0
+                for try await c in try await store.client.query("SELECT count(*)::int FROM requests WHERE state = 'booked'").decode(Int.self) { n = c }
+                return n
+            }
+            #expect(booked == 10, "every OK was committed before it was sent")
+        }
+    }
+
+    @Test func badInputChangesNothing() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let before = try await snapshot(admin)
+            let bad: [(String, String)] = [
+                ("REQ ADD ref=Z prof=gp lat=91 lon=-2.7", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-181", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=north lon=-2.7", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 prio=0", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 prio=4", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 within=49h", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 within=3d", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 within=soon", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=surgeon lat=47 lon=-2.7", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 mode=office,visio", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 colour=red", "BAD_REQUEST"),
+                ("REQ ADD prof=gp lat=47 lon=-2.7", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 hold=0", "BAD_REQUEST"),
+                ("REQ ADD ref=Z prof=gp lat=47 lon=-2.7 radius_km=-5", "BAD_REQUEST"),
+                ("REQ GET r1 ref=Z", "BAD_REQUEST"),
+                ("REQ GET x1", "BAD_REQUEST"),
+                ("REQ CONFIRM r77", "NOT_FOUND"),
+                ("REQ DECLINE r77", "NOT_FOUND"),
+            ]
+            for (line, code) in bad {
+                let r = try await reg.send(line)
+                #expect(r.code == code, "\(line) → \(r)")
+                #expect(r.lines[0].count > "ERR \(code) ".count, "a message for a person")
+            }
+            #expect(try await snapshot(admin) == before)
+        }
+    }
+}

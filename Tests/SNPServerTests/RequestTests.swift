@@ -1,0 +1,172 @@
+import Foundation
+import SNPCore
+import SNPTesting
+import Testing
+
+@Suite("REQ commands end to end")
+struct RequestTests {
+    @Test func requestIsBookedOnTheBestSlotInOneRoundTrip() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            try await c.putPro(rpps(1))
+            try await c.putPro(rpps(2), at: Place.ploeren)
+            _ = try await c.expectOK(d.slotLine(pro: rpps(2), hours: 3))
+            let near = try await c.expectOK(d.slotLine(pro: rpps(1), hours: 3))["slot"]!
+            let r = try await reg.send("REQ ADD ref=SAS-1 prof=gp lat=\(Place.vannes.lat) lon=\(Place.vannes.lon) prio=1")
+            #expect(r["state"] == "booked")
+            #expect(r["slot"] == near)
+            #expect(r["pro"] == rpps(1))
+            #expect(r["mode"] == "office")
+            #expect(r["start"] == d.at(hours: 3))
+            // cost = 2.0 × 3 h + 1.0 × ~0 km + 0.5 × 0 bookings
+            #expect(abs(Double(r["cost"]!)! - 6.0) < 0.01)
+            let get = try await reg.send("REQ GET \(r["req"]!)")
+            #expect(get["ref"] == "SAS-1")
+            #expect(get["state"] == "booked")
+            #expect(get["prio"] == "1")
+            #expect(get["slot"] == near)
+            #expect(get["deadline"] == d.at(hours: 48))
+            #expect(try await reg.send("REQ GET ref=SAS-1")["req"] == r["req"])
+            #expect(try await c.send("SLOT LIST pro=\(rpps(1))").items.first?["booked"] == "1")
+        }
+    }
+
+    @Test func sameRefRetriedReturnsTheSameRequest() async throws {
+        try await withDaemon { d in
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let line = "REQ ADD ref=SAS-7 prof=gp lat=47.6 lon=-2.7 prio=2"
+            let first = try await reg.expectOK(line)
+            let again = try await reg.expectOK(line)
+            #expect(first["req"] == again["req"])
+            #expect(again["state"] == "queued")
+            #expect(try await reg.send("REQ ADD ref=SAS-7 prof=gp lat=47.6 lon=-2.7 prio=1").code == "CONFLICT")
+            #expect(try await reg.send("REQ LIST")["count"] == "1")
+        }
+    }
+
+    @Test func queuedRequestIsBookedWhenASlotAppearsAndItsRegulatorIsTold() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let other = try await d.client(role: .regulator, name: "samu29")
+            try await reg.expectOK("WATCH")
+            try await other.expectOK("WATCH")
+            let low = try await reg.expectOK("REQ ADD ref=L prof=gp lat=47.6582 lon=-2.7608 prio=3")
+            let high = try await reg.expectOK("REQ ADD ref=H prof=gp lat=47.6582 lon=-2.7608 prio=1")
+            #expect(low["state"] == "queued" && low["rank"] == "1")
+            #expect(high["state"] == "queued" && high["rank"] == "1", "prio 1 goes ahead")
+            #expect(try await reg.send("REQ GET ref=L")["rank"] == "2")
+            let slot = try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 5))
+            #expect(slot["booked"] == high["req"])
+            let event = try #require(try await reg.nextEvent())
+            #expect(event.contains("req=\(high["req"]!)") && event.contains("state=booked") && event.contains("slot=\(slot["slot"]!)"))
+            #expect(try await reg.send("REQ GET ref=H")["state"] == "booked")
+            #expect(try await reg.send("REQ GET ref=L")["state"] == "queued")
+            #expect(try await other.send("PING").isOK)
+            #expect(other.takeEvents().isEmpty, "another regulator sees nothing of it")
+        }
+    }
+
+    @Test func holdConfirmDeclineCancelAndOutcome() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            try await admin.putPro(rpps(2), at: Place.ploeren)
+            let a = try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 2))["slot"]!
+            let b = try await admin.expectOK(d.slotLine(pro: rpps(2), hours: 2))["slot"]!
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let held = try await reg.expectOK("REQ ADD ref=X prof=gp lat=47.6582 lon=-2.7608 hold=120")
+            #expect(held["state"] == "held")
+            #expect(held["slot"] == a)
+            #expect(held["hold_until"] == RFC3339.format(d.clock.now.addingTimeInterval(120)))
+            let confirmed = try await reg.expectOK("REQ CONFIRM \(held["req"]!)")
+            #expect(confirmed["state"] == "booked")
+            #expect(try await reg.send("REQ CONFIRM \(held["req"]!)").code == "CONFLICT")
+            let declined = try await reg.expectOK("REQ DECLINE \(held["req"]!)")
+            #expect(declined["state"] == "held", "matched again, with a hold as first asked")
+            #expect(declined["slot"] == b)
+            let again = try await reg.expectOK("REQ DECLINE \(held["req"]!)")
+            #expect(again["state"] == "queued", "a declined slot is never proposed again")
+            let booked = try await reg.expectOK("REQ ADD ref=Y prof=gp lat=47.6582 lon=-2.7608")
+            #expect(booked["slot"] == a)
+            #expect(try await reg.send("REQ OUTCOME \(booked["req"]!) result=honored").code == "CONFLICT", "before the start")
+            d.clock.advance(by: 2.5 * 3600)
+            #expect(try await reg.send("REQ OUTCOME \(booked["req"]!) result=maybe").code == "BAD_REQUEST")
+            #expect(try await reg.send("REQ OUTCOME \(booked["req"]!) result=honored")["state"] == "honored")
+            let cancelled = try await reg.expectOK("REQ CANCEL \(held["req"]!) reason=\"patient went to A&E\"")
+            #expect(cancelled["state"] == "cancelled")
+            #expect(try await reg.send("REQ CANCEL \(held["req"]!)").code == "CONFLICT")
+            #expect(try await reg.send("REQ CANCEL r999").code == "NOT_FOUND")
+            #expect(try await reg.send("REQ LIST state=cancelled").items.map { $0["id"] } == [held["req"]])
+        }
+    }
+
+    @Test func lapsedHoldIsCancelledAndItsSlotGoesToTheQueue() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            let slot = try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))["slot"]!
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let held = try await reg.expectOK("REQ ADD ref=H prof=gp lat=47.6582 lon=-2.7608 hold=60")
+            let waiting = try await reg.expectOK("REQ ADD ref=W prof=gp lat=47.6582 lon=-2.7608")
+            #expect(waiting["state"] == "queued")
+            d.clock.advance(by: 61)
+            let lapsed = try await reg.send("REQ GET \(held["req"]!)")
+            #expect(lapsed["state"] == "cancelled")
+            #expect(lapsed["reason"] == "hold_expired")
+            #expect(try await reg.send("REQ CONFIRM \(held["req"]!)").code == "CONFLICT")
+            let now = try await reg.send("REQ GET ref=W")
+            #expect(now["state"] == "booked")
+            #expect(now["slot"] == slot)
+        }
+    }
+
+    @Test func queuedRequestExpiresAtItsDeadline() async throws {
+        try await withDaemon { d in
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let r = try await reg.expectOK("REQ ADD ref=E prof=nurse lat=47.6 lon=-2.7 within=2h")
+            #expect(r["deadline"] == d.at(hours: 2))
+            d.clock.advance(by: 3600)
+            #expect(try await reg.send("REQ GET ref=E")["state"] == "queued")
+            d.clock.advance(by: 3601)
+            #expect(try await reg.send("REQ GET ref=E")["state"] == "expired")
+        }
+    }
+
+    @Test func specificSlotIsBookedOnlyIfEligible() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            try await admin.putPro(rpps(2), at: Place.lorient)
+            let near = try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 6))["slot"]!
+            let far = try await admin.expectOK(d.slotLine(pro: rpps(2), hours: 2))["slot"]!
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            #expect(try await reg.send("REQ ADD ref=F prof=gp lat=47.6582 lon=-2.7608 slot=\(far)").code == "CONFLICT")
+            #expect(try await reg.send("REQ ADD ref=F prof=gp lat=47.6582 lon=-2.7608 slot=s4242").code == "CONFLICT")
+            #expect(try await reg.send("REQ LIST")["count"] == "0", "nothing created")
+            let r = try await reg.expectOK("REQ ADD ref=F prof=gp lat=47.6582 lon=-2.7608 slot=\(near)")
+            #expect(r["slot"] == near)
+        }
+    }
+
+    @Test func withdrawnSlotSendsItsBookingBackToMatchingWithAnEvent() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            let slot = try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))["slot"]!
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            try await reg.expectOK("WATCH")
+            let r = try await reg.expectOK("REQ ADD ref=W prof=gp lat=47.6582 lon=-2.7608 prio=1")
+            #expect(r["slot"] == slot)
+            try await admin.expectOK("SLOT DEL \(slot)")
+            let event = try #require(try await reg.nextEvent())
+            #expect(event.contains("req=\(r["req"]!)") && event.contains("state=queued"))
+            let get = try await reg.send("REQ GET \(r["req"]!)")
+            #expect(get["state"] == "queued")
+            #expect(get["prio"] == "1")
+            #expect(get["deadline"] == r["deadline"] ?? get["deadline"])
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import SNPTesting
+import Testing
+
+@Suite("Line transport: limits, framing and hostile bytes")
+struct TransportTests {
+    @Test func tooLongLineIsRefusedAndTheConnectionStaysUsable() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            try await c.write("PING " + String(repeating: "x", count: 9_000) + "\n")
+            #expect(try await c.readReply().code == "TOO_LONG")
+            #expect(try await c.send("PING").lines == ["OK pong"])
+            // Longer than any buffer, sent in pieces.
+            for _ in 0..<8 { try await c.write(String(repeating: "y", count: 10_000)) }
+            try await c.write("\nPING\n")
+            #expect(try await c.readReply().code == "TOO_LONG")
+            #expect(try await c.readReply().lines == ["OK pong"])
+        }
+    }
+
+    @Test func invalidUTF8AndNULBytesAreBadRequests() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            try await c.writeBytes(Array("PRO GET ".utf8) + [0xC3, 0x28] + [0x0A])
+            #expect(try await c.readReply().code == "BAD_REQUEST")
+            try await c.writeBytes(Array("PING".utf8) + [0x00] + Array(" x\n".utf8))
+            #expect(try await c.readReply().code == "BAD_REQUEST")
+            #expect(try await c.send("PING").isOK)
+        }
+    }
+
+    @Test func emptyLinesAreIgnoredAndCRLFWorks() async throws {
+        try await withDaemon { d in
+            let c = try await LineClient.connect(port: d.port)
+            try await c.write("\n\r\n   \nPING\r\n")
+            #expect(try await c.readReply().lines == ["OK pong"])
+        }
+    }
+
+    @Test func pipelinedCommandsAreAnsweredInOrder() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            try await c.putPro(rpps(1))
+            var batch = ""
+            for i in 0..<50 {
+                batch += d.slotLine(pro: rpps(1), hours: 2 + Double(i), extra: "ref=p\(i)") + "\n"
+                batch += "PING\n"
+            }
+            try await c.write(batch)
+            var ids: [Int] = []
+            for _ in 0..<50 {
+                let slot = try await c.readReply()
+                #expect(slot.isOK)
+                ids.append(Int(slot["slot"]!.dropFirst())!)
+                #expect(try await c.readReply().lines == ["OK pong"])
+            }
+            #expect(ids == ids.sorted() && Set(ids).count == 50)
+        }
+    }
+
+    @Test func unknownVerbsAndKeysAreErrors() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            #expect(try await c.send("FROB").code == "UNKNOWN_COMMAND")
+            #expect(try await c.send("SLOT FROB").code == "UNKNOWN_COMMAND")
+            #expect(try await c.send("STATS colour=blue").code == "BAD_REQUEST")
+            #expect(try await c.send("PRO LIST prof=gp prof=gp").code == "BAD_REQUEST")
+            #expect(try await c.send("PRO GET \"unterminated").code == "BAD_REQUEST")
+        }
+    }
+
+    @Test func unauthenticatedIdleConnectionsAreClosed() async throws {
+        try await withDaemon(configure: { $0.listener.authTimeout = .milliseconds(300) }) { d in
+            let idle = try await LineClient.connect(port: d.port)
+            #expect(try await idle.readLine() == nil, "closed by the server")
+            let authed = try await d.admin()
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await authed.send("PING").isOK, "authenticated sessions are kept")
+        }
+    }
+
+    @Test func connectionsBeyondTheLimitGetBusy() async throws {
+        try await withDaemon(configure: { $0.listener.maxConnections = 2 }) { d in
+            let a = try await d.admin()
+            let b = try await d.admin()
+            let third = try await LineClient.connect(port: d.port)
+            #expect(try await third.readReply().code == "BUSY")
+            #expect(try await third.readLine() == nil)
+            #expect(try await a.send("PING").isOK)
+            #expect(try await b.send("PING").isOK)
+        }
+    }
+}
