@@ -8,6 +8,7 @@ import PackageDescription
 /// - `SNPProtocol`: the line protocol: parsing, the command table, reply formatting.
 /// - `SNPStore`: PostgreSQL through PostgresNIO: migrations, loading, group commit, tokens.
 /// - `SNPServer`: SwiftNIO listener, sessions, roles, dispatch, `WATCH` events.
+/// - `SNPReport`: the nightly ACI indicators (§5) from PostgreSQL, as JSON, CSV and HTML.
 /// - `SNPTesting`: test support (a throwaway PostgreSQL, a line client).
 /// - `snpd`, `snpctl`: thin executables.
 let package = Package(
@@ -39,6 +40,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SNPReport",
+            dependencies: [
+                "SNPCore", "SNPStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .target(
             name: "SNPServer",
             dependencies: [
                 "SNPCore", "SNPProtocol", "SNPStore",
@@ -60,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "snpd",
             dependencies: [
-                "SNPServer", "SNPStore",
+                "SNPServer", "SNPStore", "SNPReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,6 +84,7 @@ let package = Package(
         .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore"]),
         .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
         .testTarget(name: "SNPServerTests", dependencies: ["SNPServer", "SNPTesting"]),
+        .testTarget(name: "SNPReportTests", dependencies: ["SNPReport", "SNPTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -73,7 +73,8 @@ public enum ReplyFormat {
     /// Numbers as the protocol writes them: fixed decimals, no exponent.
     public static func number(_ x: Double, decimals: Int = 2) -> String {
         var s = String(format: "%.\(decimals)f", x)
-        if s == "-0.00" || s == "-0.000" || s == "-0.0" { s.removeFirst() }
+        // A tiny negative value rounds to "-0.000…": write it without a sign.
+        if s.hasPrefix("-"), s.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { s.removeFirst() }
         return s
     }
 }

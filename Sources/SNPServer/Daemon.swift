@@ -22,6 +22,30 @@ public struct DaemonSettings: Sendable {
 /// The daemon as one service: prepares the database, loads the state, then serves the
 /// line protocol and applies time (holds, deadlines) until it is asked to stop.
 public final class Daemon: Service, Sendable {
+    /// Tells systemd when the daemon serves (`READY=1`), keeps its watchdog fed while the
+    /// engine answers, and says `STOPPING=1` at the start of a graceful stop.
+    private func reportToSystemd(_ systemd: SystemdNotifier) async {
+        while server.port == nil && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let (open, queued) = await service.stats
+        systemd.notify("READY=1\nSTATUS=serving on \(settings.listener.host):\(server.port ?? 0), \(open) open slots, \(queued) queued")
+        await withGracefulShutdownHandler {
+            guard let interval = systemd.watchdogInterval else {
+                while !Task.isShuttingDownGracefully { try? await Task.sleep(for: .seconds(1)) }
+                return
+            }
+            while !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: interval / 3)
+                // Fed only if the engine actor answers: a wedged engine gets restarted.
+                await service.tick()
+                systemd.notify("WATCHDOG=1")
+            }
+        } onGracefulShutdown: {
+            systemd.notify("STOPPING=1\nSTATUS=stopping: finishing in-flight commands")
+        }
+    }
+
     public static let version = "0.1.0"
 
     public let settings: DaemonSettings
@@ -53,6 +77,7 @@ public final class Daemon: Service, Sendable {
             try await store.ensureAdminToken(secret: secret)
         }
         try await service.load()
+        let systemd = SystemdNotifier()
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.server.run() }
             group.addTask {
@@ -62,8 +87,12 @@ public final class Daemon: Service, Sendable {
                     await self.service.tick()
                 }
             }
+            if systemd.isActive {
+                group.addTask { await self.reportToSystemd(systemd) }
+            }
         }
         await service.drain()
+        systemd.notify("STATUS=stopped")
         logger.notice("stopped")
     }
 }

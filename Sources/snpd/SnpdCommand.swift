@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SNPCore
+import SNPReport
 import SNPServer
 import SNPStore
 import ServiceLifecycle
@@ -12,7 +13,7 @@ struct Snpd: AsyncParsableCommand {
         commandName: "snpd",
         abstract: "Matches unscheduled-care requests (soins non programmés) to volunteer slots.",
         version: Daemon.version,
-        subcommands: [Serve.self, Migrate.self, Token.self],
+        subcommands: [Serve.self, Migrate.self, Report.self, Token.self],
         defaultSubcommand: nil)
 }
 
@@ -189,5 +190,90 @@ struct Token: AsyncParsableCommand {
             guard found else { throw ValidationError("no active token named \(name)") }
             print("revoked \(name)")
         }
+    }
+}
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute the ACI indicators (§5) for a day or a period, store the run, write the files.",
+        discussion: """
+            Days are Europe/Paris days. Without --day or --from/--to: yesterday (what the nightly
+            timer runs). Files go to --out (SNPD_REPORT_DIR, else ./reports) as
+            snp-report-FROM[_TO][-TERRITORY].{json,csv,html}; the last line printed lists them.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "One day, YYYY-MM-DD.")
+    var day: String?
+
+    @Option(help: "First day of a period, YYYY-MM-DD (with --to).")
+    var from: String?
+
+    @Option(help: "Last day of a period, inclusive.")
+    var to: String?
+
+    @Option(help: "Only this territory (CPTS code).")
+    var territory: String?
+
+    @Option(help: "Comma-separated: json, csv, html.")
+    var format = "json,csv,html"
+
+    @Option(help: "Output folder (SNPD_REPORT_DIR, else ./reports).")
+    var out: String?
+
+    @Option(help: "Target 48-hour rate drawn on the chart, 0 to 1 (SNPD_REPORT_TARGET, else 0.8).")
+    var target: Double?
+
+    @Flag(help: "Do not store the run in PostgreSQL (for a read-only replica).")
+    var noStore = false
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let period: ReportPeriod
+        do {
+            switch (day, from, to) {
+            case (let d?, nil, nil): period = try ReportPeriod(from: d, to: d)
+            case (nil, let f?, let t?): period = try ReportPeriod(from: f, to: t)
+            case (nil, nil, nil): period = ReportPeriod.yesterday(now: Date())
+            default: throw ValidationError("give --day, or both --from and --to")
+            }
+        } catch let e as ReportError {
+            throw ValidationError(e.description)
+        }
+        var formats: [ReportFormat] = []
+        for name in format.split(separator: ",") {
+            guard let f = ReportFormat(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw ValidationError("--format takes json, csv, html; got \(name)")
+            }
+            formats.append(f)
+        }
+        let goal = target ?? env["SNPD_REPORT_TARGET"].flatMap(Double.init) ?? 0.8
+        guard (0...1).contains(goal) else { throw ValidationError("--target is a rate between 0 and 1") }
+        let folder = URL(fileURLWithPath: out ?? env["SNPD_REPORT_DIR"] ?? "reports")
+        let settings = try database.settings()
+        let (territory, store) = (self.territory, !noStore)
+        let report = try await withStore(settings) { db in
+            let builder = ReportBuilder(store: db, version: Daemon.version)
+            var report = try await builder.build(period: period, territory: territory, target: goal, now: Date())
+            if store { try await builder.save(report, period: period) }
+            report.history = try await builder.history(endingAt: period.toDay, territory: territory)
+            return report
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var name = "snp-report-\(period.from)"
+        if !period.isSingleDay { name += "_\(period.to)" }
+        if let territory { name += "-" + territory.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } }
+        var written: [String] = []
+        for f in formats {
+            let url = folder.appendingPathComponent("\(name).\(f.fileExtension)")
+            try f.render(report).write(to: url, atomically: true, encoding: .utf8)
+            written.append(url.path)
+        }
+        let t = report.total
+        print(
+            "\(period.from)..\(period.to) \(report.territory): requests=\(t.requests) booked=\(t.booked) "
+                + "rate_48h=\(String(format: "%.3f", t.rate_48h)) expired=\(t.expired)")
+        print(written.joined(separator: " "))
     }
 }

@@ -92,12 +92,8 @@ extension MatchingEngine {
         pro.active = false
         pro.updatedAt = now
         put(pro)
-        var moved: [RequestID] = []
-        for number in (slotsByPro[rpps] ?? []).sorted() {
-            guard let slot = slots[number], !slot.isWithdrawn, slot.start > now else { continue }
-            moved += withdraw(slot, now: now)
-        }
-        return moved
+        let future = (slotsByPro[rpps] ?? []).sorted().compactMap { slots[$0] }.filter { !$0.isWithdrawn && $0.start > now }
+        return withdraw(future, now: now)
     }
 
     // MARK: Slots
@@ -139,23 +135,46 @@ extension MatchingEngine {
         guard let slot = slots[id.number] else { throw .notFound("no slot \(id)") }
         guard !slot.isWithdrawn else { throw .conflict("slot \(id) is already withdrawn") }
         guard slot.start > now else { throw .conflict("slot \(id) has already started") }
-        return withdraw(slot, now: now)
+        return withdraw([slot], now: now)
     }
 
-    private mutating func withdraw(_ slot: Slot, now: Date) -> [RequestID] {
-        var s = slot
-        s.withdrawnAt = now
-        put(s)
-        let moved = occupantIDs(of: slot.id)
-        for id in moved {
-            guard var r = requests[id.number], r.state == .held || r.state == .booked else { continue }
-            r.state = .queued
-            r.holdUntil = nil
-            r.updatedAt = now
-            put(r)
-            rematch(id.number, now: now)
+    /// Withdraws slots; their held and booked requests go back to matching together, in
+    /// queue order (priority, deadline, arrival), so the most urgent gets the best slot left.
+    private mutating func withdraw(_ withdrawn: [Slot], now: Date) -> [RequestID] {
+        var moved: [CareRequest] = []
+        for slot in withdrawn {
+            var s = slot
+            s.withdrawnAt = now
+            put(s)
+            for id in occupantIDs(of: slot.id) {
+                guard var r = requests[id.number], r.state == .held || r.state == .booked else { continue }
+                r.state = .queued
+                r.holdUntil = nil
+                r.updatedAt = now
+                put(r)
+                moved.append(r)
+            }
         }
-        return moved
+        moved.sort { RequestQueue.key(for: $0) < RequestQueue.key(for: $1) }
+        for r in moved { rematch(r.id.number, now: now) }
+        // Their professional's load went down: under a weekly cap, other slots may now be eligible.
+        for slot in withdrawn { releaseLoad(of: slot.pro, week: slot.week, now: now) }
+        return moved.map(\.id)
+    }
+
+    /// Capacity appeared on a slot: offer it to the queue, and since its professional's
+    /// weekly load went down, their other slots that week too (a cap may have been lifted).
+    mutating func release(slot number: Int64, now: Date) {
+        offer(slot: number, now: now)
+        if let slot = slots[number] { releaseLoad(of: slot.pro, week: slot.week, now: now) }
+    }
+
+    /// Offers a capped professional's slots of one week to the queue after their load fell.
+    mutating func releaseLoad(of pro: RPPS, week: Int, now: Date) {
+        guard professionals[pro]?.weeklyCap != nil else { return }
+        for number in (slotsByPro[pro] ?? []).sorted() where slots[number]?.week == week {
+            offer(slot: number, now: now)
+        }
     }
 
     /// Offers a slot's free places to the queue (§4.3): walks its profession's queue in
@@ -236,7 +255,7 @@ extension MatchingEngine {
         r.updatedAt = now
         put(r)
         rematch(id.number, now: now)
-        offer(slot: slot.number, now: now)
+        release(slot: slot.number, now: now)
         let stored = requests[id.number]!
         return RequestOutcome(request: stored, rank: queue.rank(of: stored), existing: false)
     }
@@ -252,7 +271,7 @@ extension MatchingEngine {
         r.closedAt = now
         r.updatedAt = now
         put(r)
-        if let freed { offer(slot: freed.number, now: now) }
+        if let freed { release(slot: freed.number, now: now) }
         return r
     }
 

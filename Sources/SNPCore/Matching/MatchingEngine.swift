@@ -41,8 +41,10 @@ public struct MatchingEngine: Sendable {
     var stateCounts: [RequestState: Int] = [:]
     var deadlines = DueHeap()
     var holds = DueHeap()
-    /// The largest home radius of any professional: how far to look for `home` slots.
-    var maxHomeRadiusKm: Double
+    /// The largest home radius any professional has set.
+    var maxProHomeRadiusKm = 0.0
+    /// How far to look for `home` slots: the largest radius any professional travels.
+    var maxHomeRadiusKm: Double { max(policy.homeRadiusKm, maxProHomeRadiusKm) }
 
     private var lastPurge: Int64 = 0
 
@@ -61,7 +63,6 @@ public struct MatchingEngine: Sendable {
 
     public init(policy: MatchingPolicy = MatchingPolicy()) {
         self.policy = policy
-        self.maxHomeRadiusKm = policy.homeRadiusKm
     }
 
     // MARK: Journal
@@ -109,7 +110,7 @@ public struct MatchingEngine: Sendable {
         let old = professionals[rpps]
         professionals[rpps] = new
         if journaling, let new { journal.append(.professional(old: old, new: new)) }
-        if let radius = new?.homeRadiusKm { maxHomeRadiusKm = max(maxHomeRadiusKm, radius) }
+        if let radius = new?.homeRadiusKm { maxProHomeRadiusKm = max(maxProHomeRadiusKm, radius) }
         if old?.location != new?.location || old?.active != new?.active {
             for n in slotsByPro[rpps] ?? [] { refreshIndex(n) }
         }
@@ -237,6 +238,6 @@ public struct MatchingEngine: Sendable {
             open.removeStarting(before: t)
             lastPurge = t
         }
-        for number in freed { offer(slot: number, now: now) }
+        for number in freed { release(slot: number, now: now) }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// Done here rather than through `Calendar` because it runs on the hot path of matching
 /// (weekly caps are counted per ISO week of every candidate slot) and because the result
 /// must not depend on the time-zone database of the machine.
-enum Civil {
+public enum Civil {
     /// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
     static func days(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
@@ -31,7 +31,7 @@ enum Civil {
     }
 
     /// ISO weekday, Monday = 1 … Sunday = 7.
-    static func isoWeekday(days: Int) -> Int {
+    public static func isoWeekday(days: Int) -> Int {
         // 1970-01-01 was a Thursday (4).
         let w = (days + 3) % 7
         return (w < 0 ? w + 7 : w) + 1
