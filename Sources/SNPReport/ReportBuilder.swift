@@ -133,6 +133,15 @@ public struct ReportBuilder: Sendable {
         return out
     }
 
+    /// The last Paris day with a stored single-day run, if any.
+    public func lastReportedDay(territory: String?) async throws -> Int? {
+        var last: Int?
+        let rows = try await store.client.query(
+            "SELECT max(period_from)::text FROM report_runs WHERE period_from = period_to AND territory = \(territory ?? "")")
+        for try await d in rows.decode(String?.self) { last = d.flatMap(ParisTime.dayNumber(parsing:)) }
+        return last
+    }
+
     /// How many runs are stored (for tests and `snpd report --list`).
     public func storedRuns() async throws -> Int {
         var n = 0

@@ -95,7 +95,8 @@ enum ReportHTML {
             for (i, p) in points.enumerated() {
                 s += "<circle cx=\"\(f1(p.0))\" cy=\"\(f1(p.1))\" r=\"3\" fill=\"#12436b\"><title>\(esc(days[i].day)) : \(pct(days[i].rate_48h)) (\(days[i].requests) demandes)</title></circle>"
                 if days.count <= 10 || i % max(1, days.count / 10) == 0 || i == days.count - 1 {
-                    s += "<text x=\"\(f1(p.0))\" y=\"\(hgt - 8)\" text-anchor=\"middle\">\(esc(String(days[i].day.suffix(5))))</text>"
+                    let anchor = i == days.count - 1 && days.count > 1 ? "end" : i == 0 && days.count > 1 ? "start" : "middle"
+                    s += "<text x=\"\(f1(p.0))\" y=\"\(hgt - 8)\" text-anchor=\"\(anchor)\">\(esc(String(days[i].day.suffix(5))))</text>"
                 }
             }
         }

@@ -198,8 +198,9 @@ struct Report: AsyncParsableCommand {
         abstract: "Compute the ACI indicators (§5) for a day or a period, store the run, write the files.",
         discussion: """
             Days are Europe/Paris days. Without --day or --from/--to: yesterday (what the nightly
-            timer runs). Files go to --out (SNPD_REPORT_DIR, else ./reports) as
-            snp-report-FROM[_TO][-TERRITORY].{json,csv,html}; the last line printed lists them.
+            timer runs); with --catch-up, every day since the last stored day run up to yesterday
+            (at most 31), so that downtime leaves no hole. Files go to --out (SNPD_REPORT_DIR, else
+            ./reports) as snp-report-FROM[_TO][-TERRITORY].{json,csv,html}.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -212,6 +213,9 @@ struct Report: AsyncParsableCommand {
 
     @Option(help: "Last day of a period, inclusive.")
     var to: String?
+
+    @Flag(help: "Report every day not yet reported, up to yesterday (the nightly timer uses it).")
+    var catchUp = false
 
     @Option(help: "Only this territory (CPTS code).")
     var territory: String?
@@ -230,13 +234,13 @@ struct Report: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let period: ReportPeriod
+        let periods: [ReportPeriod]
         do {
-            switch (day, from, to) {
-            case (let d?, nil, nil): period = try ReportPeriod(from: d, to: d)
-            case (nil, let f?, let t?): period = try ReportPeriod(from: f, to: t)
-            case (nil, nil, nil): period = ReportPeriod.yesterday(now: Date())
-            default: throw ValidationError("give --day, or both --from and --to")
+            switch (day, from, to, catchUp) {
+            case (let d?, nil, nil, false): periods = [try ReportPeriod(from: d, to: d)]
+            case (nil, let f?, let t?, false): periods = [try ReportPeriod(from: f, to: t)]
+            case (nil, nil, nil, _): periods = [ReportPeriod.yesterday(now: Date())]
+            default: throw ValidationError("give --day, or both --from and --to, or --catch-up alone")
             }
         } catch let e as ReportError {
             throw ValidationError(e.description)
@@ -251,29 +255,41 @@ struct Report: AsyncParsableCommand {
         let goal = target ?? env["SNPD_REPORT_TARGET"].flatMap(Double.init) ?? 0.8
         guard (0...1).contains(goal) else { throw ValidationError("--target is a rate between 0 and 1") }
         let folder = URL(fileURLWithPath: out ?? env["SNPD_REPORT_DIR"] ?? "reports")
-        let settings = try database.settings()
-        let (territory, store) = (self.territory, !noStore)
-        let report = try await withStore(settings) { db in
-            let builder = ReportBuilder(store: db, version: Daemon.version)
-            var report = try await builder.build(period: period, territory: territory, target: goal, now: Date())
-            if store { try await builder.save(report, period: period) }
-            report.history = try await builder.history(endingAt: period.toDay, territory: territory)
-            return report
-        }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var name = "snp-report-\(period.from)"
-        if !period.isSingleDay { name += "_\(period.to)" }
-        if let territory { name += "-" + territory.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } }
-        var written: [String] = []
-        for f in formats {
-            let url = folder.appendingPathComponent("\(name).\(f.fileExtension)")
-            try f.render(report).write(to: url, atomically: true, encoding: .utf8)
-            written.append(url.path)
+        let settings = try database.settings()
+        let (territory, store, catchUp) = (self.territory, !noStore, self.catchUp)
+        let reports = try await withStore(settings) { db in
+            let builder = ReportBuilder(store: db, version: Daemon.version)
+            var todo = periods
+            if catchUp, let last = try await builder.lastReportedDay(territory: territory) {
+                let yesterday = periods[0].toDay
+                todo = (max(last + 1, yesterday - 30)...max(yesterday, last + 1)).filter { $0 <= yesterday }
+                    .map { ReportPeriod(fromDay: $0, toDay: $0) }
+            }
+            var out: [(ReportPeriod, SNPReport.Report)] = []
+            for period in todo {
+                var report = try await builder.build(period: period, territory: territory, target: goal, now: Date())
+                if store { try await builder.save(report, period: period) }
+                report.history = try await builder.history(endingAt: period.toDay, territory: territory)
+                out.append((period, report))
+            }
+            return out
         }
-        let t = report.total
-        print(
-            "\(period.from)..\(period.to) \(report.territory): requests=\(t.requests) booked=\(t.booked) "
-                + "rate_48h=\(String(format: "%.3f", t.rate_48h)) expired=\(t.expired)")
-        print(written.joined(separator: " "))
+        if reports.isEmpty { print("nothing to report: every day up to yesterday is already stored") }
+        for (period, report) in reports {
+            var name = "snp-report-\(period.from)"
+            if !period.isSingleDay { name += "_\(period.to)" }
+            if let territory { name += "-" + territory.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } }
+            var written: [String] = []
+            for f in formats {
+                let url = folder.appendingPathComponent("\(name).\(f.fileExtension)")
+                try f.render(report).write(to: url, atomically: true, encoding: .utf8)
+                written.append(url.path)
+            }
+            let t = report.total
+            print(
+                "\(period.from)..\(period.to) \(report.territory): requests=\(t.requests) booked=\(t.booked) "
+                    + "rate_48h=\(String(format: "%.3f", t.rate_48h)) expired=\(t.expired) → \(written.joined(separator: " "))")
+        }
     }
 }
