@@ -74,6 +74,9 @@ public final class Daemon: Service, Sendable {
             if !applied.isEmpty { logger.notice("migrations applied", metadata: ["files": "\(applied.joined(separator: ","))"]) }
         }
         if let secret = settings.adminToken {
+            if secret.count < 22 {
+                logger.warning("SNPD_ADMIN_TOKEN is short (under 128 bits if random); use `openssl rand -base64 24 | tr '+/' '-_' | tr -d =`")
+            }
             try await store.ensureAdminToken(secret: secret)
         }
         try await service.load()

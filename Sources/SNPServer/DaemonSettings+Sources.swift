@@ -30,8 +30,8 @@ extension DaemonSettings {
         if let v = merged["SNPD_MAX_CONNECTIONS"] { s.listener.maxConnections = try int(v, "SNPD_MAX_CONNECTIONS", 1...1_000_000) }
         if let v = merged["SNPD_AUTH_TIMEOUT"] { s.listener.authTimeout = .seconds(try seconds(v, "SNPD_AUTH_TIMEOUT")) }
         s.adminToken = merged["SNPD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        if let t = s.adminToken, t.count < 16 || !t.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
-            throw SettingsError("SNPD_ADMIN_TOKEN must be at least 16 letters, digits, '-' or '_' (got \(t.count) characters)")
+        if let t = s.adminToken, t.count > 200 || !t.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            throw SettingsError("SNPD_ADMIN_TOKEN must be letters, digits, '-' or '_' (at most 200), so that it travels as a bare word")
         }
         if merged["SNPD_NO_MIGRATE"].map({ $0 == "1" || $0 == "true" }) == true { s.migrate = false }
         s.migrationsDirectory = Store.migrationsDirectory(environment: merged)

@@ -59,7 +59,7 @@ final class Session {
             if spec.name == .watch {
                 watching = true
                 events.watch(id, as: principal, deliver: deliverEvent)
-                return (PendingReply(text: ReplyFormat.ok(Fields([("watching", "true")]))), .keepOpen)
+                return (PendingReply(text: "OK watching\n"), .keepOpen)
             }
             let reply = await server.service.execute(
                 spec, args, as: principal, from: id, connections: server.connectionCount())
