@@ -79,8 +79,48 @@ public final class Daemon: Service, Sendable {
             }
             try await store.ensureAdminToken(secret: secret)
         }
-        try await service.load()
         let systemd = SystemdNotifier()
+        let leadership = Leadership(
+            store: store, logger: logger, holder: "\(ProcessInfo.processInfo.hostName) pid \(getpid())")
+        let (acquired, acquiredSignal) = AsyncStream<Int64>.makeStream()
+        let (lost, lostSignal) = AsyncStream<LeadershipLost>.makeStream()
+        store.onLeadershipLost.withLock { $0 = { lostSignal.yield($0) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await leadership.hold { acquiredSignal.yield($0) } }
+            group.addTask {
+                for await l in lost { throw l }
+            }
+            // A standby neither loads nor listens until it leads.
+            systemd.notify("STATUS=standby: waiting for the database's leadership lock")
+            var leading = false
+            await withGracefulShutdownHandler {
+                for await _ in acquired {
+                    leading = true
+                    break
+                }
+            } onGracefulShutdown: {
+                acquiredSignal.finish()
+            }
+            guard leading else {
+                lostSignal.finish()
+                group.cancelAll()
+                return
+            }
+            try await service.load()
+            group.addTask { try await self.serve(systemd) }
+            // The first child to finish is `serve`, at a graceful stop; the others only
+            // finish by throwing (leadership lost), which ends the daemon.
+            try await group.next()
+            await service.drain()
+            lostSignal.finish()
+            group.cancelAll()
+        }
+        systemd.notify("STATUS=stopped")
+        logger.notice("stopped")
+    }
+
+    /// Serves the line protocol and applies time until a graceful stop.
+    private func serve(_ systemd: SystemdNotifier) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.server.run() }
             group.addTask {
@@ -94,8 +134,5 @@ public final class Daemon: Service, Sendable {
                 group.addTask { await self.reportToSystemd(systemd) }
             }
         }
-        await service.drain()
-        systemd.notify("STATUS=stopped")
-        logger.notice("stopped")
     }
 }

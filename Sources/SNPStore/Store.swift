@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SNPCore
+import Synchronization
 
 /// snpd's state in PostgreSQL: the schema's migrations, reading every record back at start,
 /// and committing the engine's changes, many commands to one transaction.
@@ -9,6 +10,10 @@ public final class Store: Sendable {
     public let client: PostgresClient
     public let settings: DatabaseSettings
     let logger: Logger
+    /// The leadership epoch every commit must still find (see `Leadership`); `nil` until set.
+    private let fence = Mutex<Int64?>(nil)
+
+    public func setFence(epoch: Int64) { fence.withLock { $0 = epoch } }
 
     public init(settings: DatabaseSettings, logger: Logger) throws {
         self.settings = settings
@@ -159,20 +164,40 @@ public final class Store: Sendable {
         guard !batch.isEmpty else { return }
         do {
             let (pros, slots, requests) = try batch.json()
+            let epoch = fence.withLock { $0 }
             try await client.withTransaction(logger: logger) { conn in
+                if let epoch {
+                    // FOR SHARE: a daemon taking over waits for this commit, then bumps the epoch.
+                    var current: Int64 = -1
+                    for try await e in try await conn.query("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE", logger: self.logger)
+                        .decode(Int64.self)
+                    {
+                        current = e
+                    }
+                    guard current == epoch else {
+                        throw LeadershipLost(description: "another snpd leads this database now (epoch \(current), ours \(epoch))")
+                    }
+                }
                 if let pros { try await conn.query(Self.upsertProfessionals(pros), logger: self.logger) }
                 if let slots { try await conn.query(Self.upsertSlots(slots), logger: self.logger) }
                 if let requests { try await conn.query(Self.upsertRequests(requests), logger: self.logger) }
             }
+        } catch let lost as LeadershipLost {
+            onLeadershipLost.withLock { $0 }?(lost)
+            throw Store.classify(lost)
         } catch {
             throw Store.classify(error)
         }
     }
 
+    /// Called when a commit finds that another daemon leads: the daemon must stop.
+    public let onLeadershipLost = Mutex<(@Sendable (LeadershipLost) -> Void)?>(nil)
+
     /// Connection trouble is `UNAVAILABLE` (retry); anything the server refused is a bug
     /// caught by the schema's constraints: `INTERNAL`.
     public static func classify(_ error: any Error) -> SNPError {
         if let e = error as? SNPError { return e }
+        if error is LeadershipLost { return .unavailable("this snpd no longer leads the database; nothing was changed, retry") }
         if let p = error as? PSQLError, let state = p.serverInfo?[.sqlState] {
             if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
                 return .unavailable("the database is unavailable (\(state)); nothing was changed, retry")

@@ -32,6 +32,19 @@ public final class TestDaemon: Sendable {
         database: DatabaseSettings, clock: TestClock = TestClock(),
         configure: (inout DaemonSettings) -> Void = { _ in }
     ) async throws -> TestDaemon {
+        let instance = try launch(database: database, clock: clock, configure: configure)
+        guard try await instance.waitUntilListening(seconds: 10) else {
+            await instance.stop()
+            throw SettingsError("the test daemon did not start listening")
+        }
+        return instance
+    }
+
+    /// Starts a daemon without waiting for it to listen (a standby does not).
+    public static func launch(
+        database: DatabaseSettings, clock: TestClock = TestClock(),
+        configure: (inout DaemonSettings) -> Void = { _ in }
+    ) throws -> TestDaemon {
         var settings = DaemonSettings()
         settings.database = database
         settings.listener.port = 0
@@ -52,13 +65,17 @@ public final class TestDaemon: Sendable {
                 ],
                 logger: logger))
         let running = Task { try await group.run() }
-        let instance = TestDaemon(daemon: daemon, clock: clock, database: database, group: group, running: running)
-        for _ in 0..<400 {
-            if daemon.server.port != nil { return instance }
+        return TestDaemon(daemon: daemon, clock: clock, database: database, group: group, running: running)
+    }
+
+    /// Whether it listens within `seconds` (polling; not a measure of speed).
+    public func waitUntilListening(seconds: Double) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if daemon.server.port != nil { return true }
             try await Task.sleep(for: .milliseconds(25))
         }
-        await instance.stop()
-        throw SettingsError("the test daemon did not start listening")
+        return daemon.server.port != nil
     }
 
     init(daemon: Daemon, clock: TestClock, database: DatabaseSettings, group: ServiceGroup, running: Task<Void, any Error>) {

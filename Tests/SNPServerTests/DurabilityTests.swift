@@ -147,3 +147,33 @@ struct DurabilityTests {
         }
     }
 }
+
+@Suite("Leadership (§4.4): one daemon serves a database, a standby takes over")
+struct LeadershipTests {
+    @Test func secondDaemonWaitsAsStandbyAndTakesOverWithTheFullState() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let clock = TestClock()
+        let leader = try await TestDaemon.start(database: db, clock: clock)
+        let admin = try await leader.admin()
+        try await admin.putPro(rpps(1))
+        let slot = try await admin.expectOK(leader.slotLine(pro: rpps(1), hours: 3))["slot"]!
+        let reg = try await leader.client(role: .regulator, name: "samu56")
+        let booked = try await reg.expectOK("REQ ADD ref=L1 prof=gp lat=47.6582 lon=-2.7608")
+        let queued = try await reg.expectOK("REQ ADD ref=L2 prof=gp lat=47.6582 lon=-2.7608")
+
+        let standby = try TestDaemon.launch(database: db, clock: clock)
+        #expect(try await standby.waitUntilListening(seconds: 2) == false, "a standby does not listen")
+        #expect(try await admin.send("PING").isOK, "the leader still serves")
+        await leader.stop()
+        #expect(try await standby.waitUntilListening(seconds: 15), "the standby takes over")
+        let admin2 = try await standby.admin()
+        #expect(try await admin2.send("REQ GET ref=L1")["slot"] == slot)
+        #expect(try await admin2.send("REQ GET ref=L1")["req"] == booked["req"])
+        #expect(try await admin2.send("REQ GET ref=L2")["state"] == "queued")
+        #expect(try await admin2.send("REQ GET ref=L2")["req"] == queued["req"])
+        // It writes under a new epoch: changes are accepted.
+        try await admin2.expectOK(standby.slotLine(pro: rpps(1), hours: 5))
+        #expect(try await admin2.send("REQ GET ref=L2")["state"] == "booked")
+        await standby.stop()
+    }
+}
