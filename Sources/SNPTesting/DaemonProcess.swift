@@ -1,0 +1,86 @@
+import Foundation
+import SNPStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `snpd` executable as a child process, for tests that kill it for real.
+public final class DaemonProcess: @unchecked Sendable {
+    // @unchecked: `process` is only touched by the test task that owns this object.
+    public let port: Int
+    public let database: DatabaseSettings
+    public let adminSecret = "crash-test-admin-secret-0123"
+    private var process: Process?
+
+    public init(database: DatabaseSettings) throws {
+        self.database = database
+        self.port = try DaemonProcess.freePort()
+    }
+
+    /// `snpd` next to the test bundle (SwiftPM builds every product before testing).
+    public static var executable: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [bundle.appendingPathComponent("snpd"), bundle.deletingLastPathComponent().appendingPathComponent("snpd")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    /// Starts `snpd serve` and waits until it answers `PING`.
+    public func start() async throws {
+        let p = Process()
+        p.executableURL = DaemonProcess.executable
+        p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--log-level", "error"]
+        var env = ProcessInfo.processInfo.environment
+        var url = "postgres://\(database.user)@\(database.host):\(database.port)/\(database.database)"
+        if let pw = database.password { url = "postgres://\(database.user):\(pw)@\(database.host):\(database.port)/\(database.database)" }
+        env["SNPD_DATABASE_URL"] = url
+        env["SNPD_ADMIN_TOKEN"] = adminSecret
+        env["SNPD_SQL_DIR"] = TestPostgres.migrations.path
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        process = p
+        for _ in 0..<600 {
+            if let c = try? await LineClient.connect(port: port) {
+                let ok = (try? await c.send("PING"))?.isOK ?? false
+                await c.close()
+                if ok { return }
+            }
+            guard p.isRunning else { throw ClientError("snpd exited with status \(p.terminationStatus)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ClientError("snpd did not answer on port \(port)")
+    }
+
+    /// kill -9: no chance to finish anything.
+    public func kill9() {
+        guard let p = process, p.isRunning else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// SIGTERM, and waits for the exit status.
+    public func terminate() -> Int32 {
+        guard let p = process else { return 0 }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+        return p.terminationStatus
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw ClientError("no free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import PostgresNIO
+import SNPCore
+import SNPStore
+import SNPTesting
+import Synchronization
+import Testing
+
+/// §4.4: an acknowledged change is never lost and a slot is never overbooked, even when
+/// the daemon is killed with SIGKILL in the middle of concurrent traffic.
+@Suite("Crash: kill -9 under load")
+struct CrashTests {
+    /// What the clients learnt: replies they got, by kind.
+    struct Ledger: Sendable {
+        var slotsAdded: [String: String] = [:]  // ref → slot id
+        var requestsAdded: [String: String] = [:]  // ref → request id
+        var cancelled: Set<String> = []
+        var withdrawn: Set<String> = []
+        var refusedRefs: Set<String> = []  // REQ ADD or SLOT ADD answered ERR
+        var acknowledged = 0
+    }
+
+    final class LedgerBox: Sendable {
+        let value = Mutex(Ledger())
+    }
+
+    @Test func acknowledgedChangesSurviveSIGKILLAndNothingIsOverbooked() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let daemon = try DaemonProcess(database: db)
+        try await daemon.start()
+        let setup = try await LineClient.connect(port: daemon.port)
+        try await setup.expectOK("AUTH \(daemon.adminSecret)")
+        for i in 1...6 { try await setup.putPro(rpps(i)) }
+        await setup.close()
+
+        let ledger = LedgerBox()
+        let rounds = 3
+        for round in 0..<rounds {
+            if round > 0 { try await daemon.start() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in 0..<6 {
+                    group.addTask { await Self.traffic(port: daemon.port, secret: daemon.adminSecret, client: client, round: round, ledger: ledger) }
+                }
+                // Let traffic run, then kill the daemon in the middle of it.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 600...1500)))
+                daemon.kill9()
+                try await group.waitForAll()
+            }
+        }
+        try await daemon.start()
+        let seen = ledger.value.withLock { $0 }
+        let (lost, overbooked, leaked) = try await TestPostgres.withStore(db) { store in
+            try await Self.audit(store, seen)
+        }
+        _ = daemon.terminate()
+        print("crash test: \(rounds) kill -9, operations acknowledged \(seen.acknowledged), lost \(lost), overbooked slots \(overbooked), refused but present \(leaked)")
+        #expect(seen.acknowledged > 20, "traffic really ran")
+        #expect(lost == 0)
+        #expect(overbooked == 0)
+        #expect(leaked == 0)
+    }
+
+    /// One client: publishes slots, adds requests, cancels some, withdraws some, until the
+    /// connection dies. Only replies actually received are recorded.
+    static func traffic(port: Int, secret: String, client: Int, round: Int, ledger: LedgerBox) async {
+        guard let c = try? await LineClient.connect(port: port), (try? await c.send("AUTH \(secret)"))?.isOK == true else { return }
+        var mine: [String] = []
+        var myRequests: [String] = []
+        var n = 0
+        while true {
+            n += 1
+            let ref = "c\(client)-r\(round)-\(n)"
+            let roll = Int.random(in: 0..<10)
+            let line: String
+            switch roll {
+            case 0..<3:
+                let start = Date().addingTimeInterval(Double(3600 * (2 + client * 7) + (round * 300 + n) * 1200))
+                line = "SLOT ADD pro=\(rpps(1 + client % 6)) start=\(RFC3339.format(start)) end=\(RFC3339.format(start.addingTimeInterval(900))) ref=\(ref)"
+            case 3..<7:
+                line = "REQ ADD ref=\(ref) prof=gp lat=47.6582 lon=-2.7608 prio=\(Int.random(in: 1...3))"
+            case 7..<9:
+                guard let r = myRequests.randomElement() else { continue }
+                line = "REQ CANCEL \(r)"
+            default:
+                guard let s = mine.randomElement() else { continue }
+                line = "SLOT DEL \(s)"
+            }
+            guard let reply = try? await c.send(line) else { return }
+            ledger.value.withLock { l in
+                if reply.isOK {
+                    l.acknowledged += 1
+                    if line.hasPrefix("SLOT ADD"), let s = reply["slot"] { l.slotsAdded[ref] = s; mine.append(s) }
+                    if line.hasPrefix("REQ ADD"), let r = reply["req"] { l.requestsAdded[ref] = r; myRequests.append(r) }
+                    if line.hasPrefix("REQ CANCEL") { l.cancelled.insert(String(line.split(separator: " ")[2])) }
+                    if line.hasPrefix("SLOT DEL") { l.withdrawn.insert(String(line.split(separator: " ")[2])) }
+                } else if line.hasPrefix("SLOT ADD") || line.hasPrefix("REQ ADD") {
+                    l.refusedRefs.insert(ref)
+                }
+            }
+        }
+    }
+
+    /// Compares the ledger with the database.
+    static func audit(_ store: Store, _ l: Ledger) async throws -> (lost: Int, overbooked: Int, leaked: Int) {
+        var slots: [String: (id: Int64, withdrawn: Bool)] = [:]
+        for try await (ref, id, withdrawn) in try await store.client.query(
+            "SELECT ref, id, withdrawn_at IS NOT NULL FROM slots WHERE ref IS NOT NULL").decode((String, Int64, Bool).self)
+        {
+            slots[ref] = (id, withdrawn)
+        }
+        var requests: [String: (id: Int64, state: String)] = [:]
+        for try await (ref, id, state) in try await store.client.query("SELECT ref, id, state FROM requests").decode(
+            (String, Int64, String).self)
+        {
+            requests[ref] = (id, state)
+        }
+        var lost = 0
+        for (ref, id) in l.slotsAdded where slots[ref].map({ "s\($0.id)" }) != id { lost += 1 }
+        for (ref, id) in l.requestsAdded where requests[ref].map({ "r\($0.id)" }) != id { lost += 1 }
+        let byID = Dictionary(uniqueKeysWithValues: requests.values.map { ("r\($0.id)", $0.state) })
+        for r in l.cancelled where byID[r] != "cancelled" { lost += 1 }
+        let slotByID = Dictionary(uniqueKeysWithValues: slots.values.map { ("s\($0.id)", $0.withdrawn) })
+        for s in l.withdrawn where slotByID[s] != true { lost += 1 }
+        let leaked = l.refusedRefs.filter { slots[$0] != nil || requests[$0] != nil }.count
+        var overbooked = 0
+        for try await n in try await store.client.query(
+            """
+            SELECT count(*)::int FROM (SELECT s.id FROM slots s JOIN requests r ON r.slot_id = s.id
+            AND r.state IN ('held','booked','honored','noshow') GROUP BY s.id, s.capacity HAVING count(*) > s.capacity) x
+            """
+        ).decode(Int.self) {
+            overbooked = n
+        }
+        return (lost, overbooked, leaked)
+    }
+}
