@@ -111,7 +111,9 @@ public final class Daemon: Service, Sendable {
             // The first child to finish is `serve`, at a graceful stop; the others only
             // finish by throwing (leadership lost), which ends the daemon.
             try await group.next()
+            logger.debug("serving ended; waiting for the last commits")
             await service.drain()
+            logger.debug("drained; giving the leadership back")
             lostSignal.finish()
             group.cancelAll()
         }

@@ -96,6 +96,7 @@ public final class LineServer: Sendable {
                 group.addTask { try await self.accept(on: tcp) }
                 if let unix { group.addTask { try await self.accept(on: unix) } }
             }
+            self.context.logger.debug("every connection closed")
         } onGracefulShutdown: {
             self.context.logger.notice("stopping: no new connections")
             tcp.channel.close(promise: nil)

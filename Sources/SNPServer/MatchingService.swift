@@ -188,8 +188,11 @@ public actor MatchingService {
             while true {
                 try? await Task.sleep(for: .seconds(1))
                 if Task.isCancelled { return }
+                guard await self.store.ping() else {
+                    self.logger.warning("database still unavailable")
+                    continue
+                }
                 do {
-                    try await self.store.client.query("SELECT 1", logger: self.logger)
                     try await self.load()
                     self.recovered()
                     return

@@ -43,7 +43,7 @@ public final class Leadership: Sendable {
         while !Task.isCancelled {
             do {
                 let outcome: Int64? = try await store.client.withConnection { conn in
-                    guard try await self.tryLock(conn) else { return nil }
+                    guard try await withTimeout(.seconds(5), { try await self.tryLock(conn) }) else { return nil }
                     let mine: Int64
                     do {
                         mine = try await self.claim(conn)
@@ -57,10 +57,13 @@ public final class Leadership: Sendable {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(1))
                         if Task.isCancelled { break }
-                        try await conn.query("SELECT 1", logger: self.logger)
+                        // Bounded: a query on a connection the server cut can wait a long time.
+                        try await withTimeout(.seconds(3)) { try await conn.query("SELECT 1", logger: self.logger) }
                     }
                     // A pooled connection outlives this lease: give the lock back explicitly.
-                    _ = try? await conn.query("SELECT pg_advisory_unlock(\(Leadership.lockKey))", logger: self.logger)
+                    _ = try? await withTimeout(.seconds(2)) {
+                        try await conn.query("SELECT pg_advisory_unlock(\(Leadership.lockKey))", logger: self.logger)
+                    }
                     return mine
                 }
                 if let _ = outcome { return }

@@ -165,6 +165,19 @@ public final class Store: Sendable {
         do {
             let (pros, slots, requests) = try batch.json()
             let epoch = fence.withLock { $0 }
+            try await withTimeout(commitTimeout) { try await self.write(pros, slots, requests, epoch: epoch) }
+        } catch let lost as LeadershipLost {
+            onLeadershipLost.withLock { $0 }?(lost)
+            throw Store.classify(lost)
+        } catch {
+            throw Store.classify(error)
+        }
+    }
+
+    /// How long a commit may wait for the database before its commands answer `UNAVAILABLE`.
+    public var commitTimeout: Duration { .seconds(5) }
+
+    private func write(_ pros: String?, _ slots: String?, _ requests: String?, epoch: Int64?) async throws {
             try await client.withTransaction(logger: logger) { conn in
                 if let epoch {
                     // FOR SHARE: a daemon taking over waits for this commit, then bumps the epoch.
@@ -182,12 +195,11 @@ public final class Store: Sendable {
                 if let slots { try await conn.query(Self.upsertSlots(slots), logger: self.logger) }
                 if let requests { try await conn.query(Self.upsertRequests(requests), logger: self.logger) }
             }
-        } catch let lost as LeadershipLost {
-            onLeadershipLost.withLock { $0 }?(lost)
-            throw Store.classify(lost)
-        } catch {
-            throw Store.classify(error)
-        }
+    }
+
+    /// Whether the database answers a trivial query within `limit`.
+    public func ping(limit: Duration = .seconds(2)) async -> Bool {
+        (try? await withTimeout(limit) { try await self.client.query("SELECT 1", logger: self.logger); return true }) ?? false
     }
 
     /// Called when a commit finds that another daemon leads: the daemon must stop.

@@ -100,15 +100,17 @@ extension Store {
         guard !secret.isEmpty, secret.count <= 200 else { return nil }
         let digest = ByteBuffer(bytes: Store.hash(secret))
         do {
-            let rows = try await client.query(
-                "SELECT name, role, pro, secret_sha256 FROM tokens WHERE secret_sha256 = \(digest) AND revoked_at IS NULL",
-                logger: logger)
-            for try await (name, role, pro, stored) in rows.decode((String, String, String?, ByteBuffer).self) {
-                // The index found the row by hash; compare again in constant time anyway.
-                guard Store.constantTimeEqual(Array(buffer: stored), Store.hash(secret)) else { continue }
-                return Principal(name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:)))
+            return try await withTimeout(.seconds(3)) {
+                let rows = try await self.client.query(
+                    "SELECT name, role, pro, secret_sha256 FROM tokens WHERE secret_sha256 = \(digest) AND revoked_at IS NULL",
+                    logger: self.logger)
+                for try await (name, role, pro, stored) in rows.decode((String, String, String?, ByteBuffer).self) {
+                    // The index found the row by hash; compare again in constant time anyway.
+                    guard Store.constantTimeEqual(Array(buffer: stored), Store.hash(secret)) else { continue }
+                    return Principal(name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:)))
+                }
+                return nil
             }
-            return nil
         } catch {
             throw Store.classify(error)
         }

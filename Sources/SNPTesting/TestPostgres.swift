@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PostgresNIO
 import SNPStore
@@ -70,19 +73,37 @@ public enum TestPostgres {
         }
     }
 
+    /// A PostgreSQL server of a test's own (to stop and start it), with the schema applied.
+    public static func privateCluster() async throws -> (settings: DatabaseSettings, directory: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-own-\(UUID().uuidString.prefix(8))").path
+        let url = try run(pgLocal, ["start", dir]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let settings = try DatabaseSettings(url: url)
+        _ = try await withStore(settings) { store in try await store.migrate(directory: migrations) }
+        return (settings, dir)
+    }
+
+    /// Stops a private cluster (fast shutdown: sessions are cut).
+    public static func stopCluster(_ directory: String) throws { try run(pgLocal, ["stop", directory]) }
+
+    /// Starts a private cluster again, on the same port, with its data.
+    public static func startCluster(_ directory: String) throws { try run(pgLocal, ["start", directory]) }
+
+    public static func destroyCluster(_ directory: String) { _ = try? run(pgLocal, ["destroy", directory]) }
+
+    static var pgLocal: String { repositoryRoot.appendingPathComponent("scripts/pg-local").path }
+
     @discardableResult
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw SettingsError("\(executable) \(arguments.joined(separator: " ")) failed with status \(p.terminationStatus)")
+        // Through system(3) and a file rather than Process and a pipe: the PostgreSQL
+        // server that pg-local starts inherits the child's descriptors, and Foundation's
+        // Process then never sees its child end.
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-run-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let status = system(quoted.joined(separator: " ") + " < /dev/null > '\(out.path)'")
+        guard status == 0 else {
+            throw SettingsError("\(executable) \(arguments.joined(separator: " ")) failed with status \(status)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return (try? String(contentsOf: out, encoding: .utf8)) ?? ""
     }
 }
