@@ -39,6 +39,7 @@ public actor MatchingService {
         var changes: [Change]
         /// The connection whose command made the changes (it gets no event for them).
         var origin: ConnectionID?
+        var audit: AuditEntry
     }
 
     private var pending: [Batch] = []
@@ -108,7 +109,8 @@ public actor MatchingService {
         }
         let changes = engine.takeJournal()
         guard !changes.isEmpty else { return PendingReply(text: text, commit: readFence) }
-        return PendingReply(text: text, commit: enqueue(changes, origin: origin))
+        let audit = AuditEntry(at: now, token: principal.name, command: spec.words, changes: changes)
+        return PendingReply(text: text, commit: enqueue(changes, origin: origin, audit: audit))
     }
 
     /// Applies what time has made due; called before every command and once a second.
@@ -118,7 +120,9 @@ public actor MatchingService {
         guard !databaseDown else { return }
         engine.tick(now: now)
         let changes = engine.takeJournal()
-        if !changes.isEmpty { _ = enqueue(changes, origin: nil) }
+        if !changes.isEmpty {
+            _ = enqueue(changes, origin: nil, audit: AuditEntry(at: now, token: "snpd", command: "TIME", changes: changes))
+        }
     }
 
     /// A read waits for the latest change it may have seen to be durable, so that nobody
@@ -127,9 +131,9 @@ public actor MatchingService {
 
     // MARK: Group commit
 
-    private func enqueue(_ changes: [Change], origin: ConnectionID?) -> UInt64 {
+    private func enqueue(_ changes: [Change], origin: ConnectionID?, audit: AuditEntry) -> UInt64 {
         lastSeq += 1
-        pending.append(Batch(seq: lastSeq, changes: changes, origin: origin))
+        pending.append(Batch(seq: lastSeq, changes: changes, origin: origin, audit: audit))
         if !flushing {
             flushing = true
             Task { await self.flush() }
@@ -143,7 +147,7 @@ public actor MatchingService {
             pending = []
             let through = inFlight.last!.seq
             do {
-                try await store.commit(inFlight.flatMap(\.changes))
+                try await store.commit(inFlight.flatMap(\.changes), audit: inFlight.map(\.audit))
                 let done = inFlight
                 inFlight = []
                 resolve(through: through, ok: true)

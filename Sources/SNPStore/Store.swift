@@ -159,13 +159,16 @@ public final class Store: Sendable {
     /// Writes the final value of every record changed by a batch of commands in one
     /// transaction: one multi-row upsert per table, whatever the number of commands, so
     /// that the cost of a commit (its WAL flush) is shared by all of them.
-    public func commit(_ changes: [Change]) async throws(SNPError) {
+    public func commit(_ changes: [Change], audit: [AuditEntry] = []) async throws(SNPError) {
         let batch = RecordBatch(changes)
         guard !batch.isEmpty else { return }
         do {
             let (pros, slots, requests) = try batch.json()
+            let auditJSON = audit.isEmpty ? nil : String(decoding: try JSONEncoder().encode(audit), as: UTF8.self)
             let epoch = fence.withLock { $0 }
-            try await withTimeout(commitTimeout) { try await self.write(pros, slots, requests, epoch: epoch) }
+            try await withTimeout(commitTimeout) {
+                try await self.write(pros, slots, requests, audit: auditJSON, epoch: epoch)
+            }
         } catch let lost as LeadershipLost {
             onLeadershipLost.withLock { $0 }?(lost)
             throw Store.classify(lost)
@@ -177,7 +180,7 @@ public final class Store: Sendable {
     /// How long a commit may wait for the database before its commands answer `UNAVAILABLE`.
     public var commitTimeout: Duration { .seconds(5) }
 
-    private func write(_ pros: String?, _ slots: String?, _ requests: String?, epoch: Int64?) async throws {
+    private func write(_ pros: String?, _ slots: String?, _ requests: String?, audit: String?, epoch: Int64?) async throws {
             try await client.withTransaction(logger: logger) { conn in
                 if let epoch {
                     // FOR SHARE: a daemon taking over waits for this commit, then bumps the epoch.
@@ -194,6 +197,7 @@ public final class Store: Sendable {
                 if let pros { try await conn.query(Self.upsertProfessionals(pros), logger: self.logger) }
                 if let slots { try await conn.query(Self.upsertSlots(slots), logger: self.logger) }
                 if let requests { try await conn.query(Self.upsertRequests(requests), logger: self.logger) }
+                if let audit { try await conn.query(Self.insertAudit(audit), logger: self.logger) }
             }
     }
 
@@ -217,6 +221,14 @@ public final class Store: Sendable {
             return .internal("the database refused the change (\(state): \(p.serverInfo?[.message] ?? "?")); nothing was changed")
         }
         return .unavailable("the database is unreachable; nothing was changed, retry")
+    }
+
+    static func insertAudit(_ json: String) -> PostgresQuery {
+        """
+        INSERT INTO audit_log (at, token, command, objects)
+        SELECT to_timestamp(at), token, command, objects
+        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(at float8, token text, command text, objects text[])
+        """
     }
 
     static func upsertProfessionals(_ json: String) -> PostgresQuery {
@@ -262,5 +274,30 @@ public final class Store: Sendable {
             hold_until = EXCLUDED.hold_until, booked_at = EXCLUDED.booked_at, declined = EXCLUDED.declined,
             reason = EXCLUDED.reason, closed_at = EXCLUDED.closed_at, updated_at = EXCLUDED.updated_at
         """
+    }
+}
+
+/// One line of the audit trail: who changed what, and when (ids only, no patient data).
+public struct AuditEntry: Encodable, Sendable {
+    public var at: Double
+    public var token: String
+    public var command: String
+    public var objects: [String]
+
+    public init(at: Date, token: String, command: String, changes: [Change]) {
+        self.at = Double(at.epochSeconds)
+        self.token = token
+        self.command = command
+        var ids: [String] = []
+        for change in changes {
+            let id: String
+            switch change {
+            case .professional(_, let p): id = p.rpps.value
+            case .slot(_, let s): id = s.id.description
+            case .request(_, let r): id = r.id.description
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        self.objects = ids
     }
 }

@@ -177,3 +177,28 @@ struct LeadershipTests {
         await standby.stop()
     }
 }
+
+@Suite("Audit trail")
+struct AuditTests {
+    @Test func everyChangeIsLoggedWithItsTokenCommandAndIdsOnly() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            let slot = try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))["slot"]!
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let r = try await reg.expectOK("REQ ADD ref=SECRET-CASE-42 prof=gp lat=47.6582 lon=-2.7608")["req"]!
+            #expect(try await reg.send("REQ ADD ref=X prof=gp lat=99 lon=0").code == "BAD_REQUEST")
+            let rows = try await TestPostgres.withStore(d.database) { store in
+                var out: [String] = []
+                for try await (token, command, objects) in try await store.client.query(
+                    "SELECT token, command, array_to_string(objects, ',') FROM audit_log ORDER BY id"
+                ).decode((String, String, String).self) {
+                    out.append("\(token) \(command) \(objects)")
+                }
+                return out
+            }
+            #expect(rows == ["admin PRO PUT \(rpps(1))", "admin SLOT ADD \(slot)", "samu56 REQ ADD \(r)"])
+            #expect(!rows.joined().contains("SECRET"), "no case reference in the audit trail")
+        }
+    }
+}
