@@ -24,6 +24,26 @@ public final class Store: Sendable {
     /// Runs the connection pool; returns when cancelled. Start it before any query.
     public func run() async { await client.run() }
 
+    /// Runs `body` with a live connection pool on `settings`, then stops the pool: for
+    /// one-shot commands (`snpd migrate`, `token`, `report`) and tests.
+    public static func withRunning<T: Sendable>(
+        _ settings: DatabaseSettings, logger: Logger, _ body: @Sendable @escaping (Store) async throws -> T
+    ) async throws -> T {
+        let store = try Store(settings: settings, logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await store.run()
+                return nil
+            }
+            group.addTask { try await body(store) }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
+        }
+    }
+
     // MARK: Migrations
 
     /// Applies, in order and each in its own transaction, the `NNN_name.sql` files of

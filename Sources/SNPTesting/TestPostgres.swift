@@ -58,19 +58,7 @@ public enum TestPostgres {
     ) async throws -> T {
         var logger = Logger(label: "snpd-test")
         logger.logLevel = .error
-        let store = try Store(settings: settings, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await store.run()
-                return nil
-            }
-            group.addTask { try await body(store) }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let result { return result }
-            }
-            throw CancellationError()
-        }
+        return try await Store.withRunning(settings, logger: logger, body)
     }
 
     /// A PostgreSQL server of a test's own (to stop and start it), with the schema applied.

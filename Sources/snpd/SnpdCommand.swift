@@ -52,19 +52,7 @@ func makeLogger(_ level: Logger.Level) -> Logger {
 func withStore<T: Sendable>(_ settings: DaemonSettings, _ body: @Sendable @escaping (Store) async throws -> T) async throws -> T {
     var logger = Logger(label: "snpd")
     logger.logLevel = .warning
-    let store = try Store(settings: settings.database, logger: logger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            await store.run()
-            return nil
-        }
-        group.addTask { try await body(store) }
-        defer { group.cancelAll() }
-        while let result = try await group.next() {
-            if let result { return result }
-        }
-        throw CancellationError()
-    }
+    return try await Store.withRunning(settings.database, logger: logger, body)
 }
 
 struct Serve: AsyncParsableCommand {
