@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "snpd", targets: ["snpd"]),
         .executable(name: "snpctl", targets: ["snpctl"]),
+        .executable(name: "snp-sim", targets: ["snp-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -81,6 +82,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A simulated SAS week against the engine, and the offline oracle (docs/MATCHING.md).
+        .target(name: "SNPSimulation", dependencies: ["SNPCore"]),
+        .executableTarget(name: "snp-sim", dependencies: ["SNPCore", "SNPSimulation"]),
+        .testTarget(name: "SNPSimulationTests", dependencies: ["SNPCore", "SNPSimulation"]),
         .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore"]),
         .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
         .testTarget(name: "SNPServerTests", dependencies: ["SNPServer", "SNPTesting"]),

@@ -43,6 +43,12 @@ extension DaemonSettings {
         }
 
         var p = MatchingPolicy()
+        if let v = merged["SNPD_STRATEGY"] {
+            guard let strategy = MatchingStrategy(rawValue: v.lowercased()) else {
+                throw SettingsError("SNPD_STRATEGY must be one of \(MatchingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            p.strategy = strategy
+        }
         if let v = merged["SNPD_LEAD"] { p.leadSeconds = try seconds(v, "SNPD_LEAD") }
         if let v = merged["SNPD_WINDOW"] { p.windowSeconds = try seconds(v, "SNPD_WINDOW") }
         if let v = merged["SNPD_HORIZON"] { p.horizonSeconds = try seconds(v, "SNPD_HORIZON") }

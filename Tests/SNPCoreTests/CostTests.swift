@@ -80,7 +80,8 @@ import Testing
     }
 
     @Test func equalCostsGoToTheEarlierStart() throws {
-        var e = MatchingEngine()
+        // §4.2's tie rule, under SPEC.md's strategy (the default `scarcity` adds a load premium).
+        var e = MatchingEngine(policy: .spec42)
         let loaded = try e.addPro(1)
         let idle = try e.addPro(2)
         let booked = try e.publish(loaded, at: Fixture.hours(1))

@@ -10,7 +10,8 @@ import Testing
     func fourQueued() throws -> (
         e: MatchingEngine, pro: RPPS, a: RequestOutcome, b: RequestOutcome, c: RequestOutcome, d: RequestOutcome
     ) {
-        var e = MatchingEngine()
+        // §4.3's queue walk, under SPEC.md's strategy.
+        var e = MatchingEngine(policy: .spec42)
         let pro = try e.addPro(1)
         let a = try e.submit("a")
         let b = try e.submit("b", within: 24 * 3600)

@@ -72,6 +72,11 @@ public struct SlotIndex: Sendable {
         }
     }
 
+    /// Every indexed slot of a profession, by start then id.
+    public func entries(profession: Profession) -> [Entry] {
+        buckets.filter { $0.key.profession == profession }.values.flatMap { $0 }.sorted()
+    }
+
     /// Drops every slot starting before `instant`: they can no longer be offered.
     public mutating func removeStarting(before instant: Int64) {
         for key in Array(buckets.keys) {

@@ -178,13 +178,21 @@ extension MatchingEngine {
     }
 
     /// Offers a slot's free places to the queue (§4.3): walks its profession's queue in
-    /// order and books each place to the first request for which the slot is eligible.
+    /// order and books each place to the first request for which the slot is eligible
+    /// (under the `scarcity` strategy, to the one `scarcityChoice` picks).
     @discardableResult
     mutating func offer(slot number: Int64, now: Date) -> [RequestID] {
         guard let slot = slots[number], !slot.isWithdrawn, taken(number) < slot.capacity,
             slot.start.epochSeconds >= now.epochSeconds + Int64(policy.leadSeconds)
         else { return [] }
         var booked: [RequestID] = []
+        if policy.strategy == .scarcity {
+            while taken(number) < slot.capacity, let (r, c) = scarcityChoice(for: slot, now: now) {
+                assign(r, to: c, hold: false, now: now)
+                booked.append(r.id)
+            }
+            return booked
+        }
         for key in queue.waiting(slot.profession) {
             guard taken(number) < slot.capacity else { break }
             guard key.deadline >= slot.start.epochSeconds, let r = requests[key.request],

@@ -36,11 +36,15 @@ public struct MatchNeed: Sendable {
 public struct Candidate: Sendable, Equatable {
     public var slot: Slot
     public var distanceKm: Double
+    /// The §4.2 cost, as replies report it.
     public var cost: Double
+    /// What the engine's strategy ranks by: the cost under `spec42`; the cost plus the
+    /// strategy's premium (never negative) under `scarcity`.
+    public var score: Double
 
-    /// Lowest cost first; ties to the earlier start, then the smaller slot id.
+    /// Lowest score first; ties to the earlier start, then the smaller slot id.
     public static func better(_ a: Candidate, than b: Candidate) -> Bool {
-        if a.cost != b.cost { return a.cost < b.cost }
+        if a.score != b.score { return a.score < b.score }
         if a.slot.start != b.slot.start { return a.slot.start < b.slot.start }
         return a.slot.id < b.slot.id
     }
@@ -105,15 +109,16 @@ extension MatchingEngine {
             policy.timeWeight(priority: need.priority) * hours
             + policy.distanceWeight * (slot.mode == .tele ? 0 : distance)
             + policy.loadWeight * Double(load)
-        return .success(Candidate(slot: slot, distanceKm: distance, cost: cost))
+        return .success(
+            Candidate(slot: slot, distanceKm: distance, cost: cost, score: cost + strategyPremium(slot, load: load)))
     }
 
     /// The `limit` best eligible slots for a need, best first.
     ///
     /// Looks only at the open index's buckets of the right profession and modes near the
     /// point, from `now + lead` to the deadline; in each bucket slots come by start, and
-    /// since the cost is at least its time part, a bucket is left as soon as that part alone
-    /// is worse than the `limit`-th candidate found so far.
+    /// since the score is at least the cost's time part, a bucket is left as soon as that
+    /// part alone is worse than the `limit`-th candidate found so far.
     public func candidates(for need: MatchNeed, now: Date, limit: Int) -> [Candidate] {
         guard limit > 0 else { return [] }
         var best: [Candidate] = []
@@ -132,7 +137,7 @@ extension MatchingEngine {
             open.visit(profession: need.profession, mode: mode, near: need.location, radiusKm: radius, from: from, to: to) {
                 entry in
                 let floor = timeWeight * Double(entry.start - nowSeconds) / 3600
-                if best.count == limit, floor > best[limit - 1].cost { return false }
+                if best.count == limit, floor > best[limit - 1].score { return false }
                 guard let slot = slots[entry.slot], case .success(let c) = evaluate(slot, for: need, now: now) else {
                     return true
                 }

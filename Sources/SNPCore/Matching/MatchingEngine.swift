@@ -47,6 +47,8 @@ public struct MatchingEngine: Sendable {
     var maxHomeRadiusKm: Double { max(policy.homeRadiusKm, maxProHomeRadiusKm) }
 
     private var lastPurge: Int64 = 0
+    /// Bid prices of the `scarcity` strategy, refreshed by `tick`.
+    var bidPrices = BidPriceBook()
 
     public private(set) var lastSlotNumber: Int64 = 0
     public private(set) var lastRequestNumber: Int64 = 0
@@ -212,8 +214,10 @@ public struct MatchingEngine: Sendable {
     /// requests past their deadline become `expired`, and slots that have started leave
     /// the open index. Each change is dated when it fell due, not when it was noticed, so
     /// that lapses that happened while the daemon was down are reported at their true time.
+    /// Under the `scarcity` strategy it also refreshes the bid prices when they are due.
     public mutating func tick(now: Date) {
         let t = now.epochSeconds
+        refreshBidPrices(now: now)
         var freed: [Int64] = []
         while let due = holds.next, due.at <= t {
             _ = holds.pop()

@@ -21,6 +21,12 @@ public struct MatchingPolicy: Sendable, Equatable {
     public var maxHoldSeconds = 3_600
     /// The largest `radius_km` accepted.
     public var maxRadiusKm = 300.0
+    /// How the engine chooses among eligible slots and waiting requests (docs/MATCHING.md):
+    /// `scarcity` by default, measured better than SPEC.md's `spec42` on every simulated
+    /// scenario; `spec42` keeps §4.2 and §4.3 exactly.
+    public var strategy = MatchingStrategy.scarcity
+    /// The numbers of the `scarcity` strategy.
+    public var scarcity = ScarcityTuning()
 
     public init() {}
 

@@ -1,0 +1,276 @@
+import Foundation
+
+/// How the engine chooses among eligible slots, and among waiting requests when a place
+/// appears. Eligibility (§4.1) and the guarantees (§4.4) are the same under every strategy,
+/// and the `cost` reported with a booking is always the §4.2 cost. docs/MATCHING.md gives
+/// the rules precisely and the measurements that chose them.
+public enum MatchingStrategy: String, Sendable, CaseIterable, Codable {
+    /// SPEC.md as written: the lowest §4.2 cost (§4.2); a new place goes to the first
+    /// eligible request in queue order (§4.3).
+    case spec42
+    /// Scarcity-aware: a request gets the slot of lowest §4.2 cost plus a stronger load
+    /// term plus the slot's bid price (the demand it is likely to meet from requests with
+    /// few other options); a new place goes to the waiting request with the fewest places
+    /// likely to come before its deadline.
+    case scarcity
+}
+
+/// The numbers of the `scarcity` strategy.
+public struct ScarcityTuning: Sendable, Equatable {
+    /// How far back recent requests and publications are read as the forecast of the next ones.
+    public var historySeconds = 3 * 86_400
+    /// How often bid prices are recomputed (by `tick`).
+    public var refreshSeconds = 600
+    /// The bid price of a place that requests from elsewhere are expected to claim `ρ`
+    /// times is `bidPriceWeight × ρ` (in units of the §4.2 cost).
+    public var bidPriceWeight = 60.0
+    /// Per booking the professional already has that ISO week, in the ranking; the §4.2
+    /// cost keeps `MatchingPolicy.loadWeight`. Spreads bookings more than §4.2 does.
+    public var loadWeight = 5.0
+    /// A waiting request expecting fewer places than this before its deadline is at risk:
+    /// a free place goes to the requests at risk first.
+    public var riskPlaces = 2.0
+    /// A priority-1 request counts its likely places times this: it goes first when it is
+    /// as constrained as another, and keeps its turn unless the other is much more so.
+    public var urgentPlacesFactor = 0.5
+
+    public init() {}
+}
+
+extension MatchingPolicy {
+    /// The default policy with SPEC.md's choice rules (§4.2, §4.3) instead of the default strategy.
+    public static var spec42: MatchingPolicy {
+        var p = MatchingPolicy()
+        p.strategy = .spec42
+        return p
+    }
+}
+
+/// An open slot as the bid-price refresh reads it.
+struct OpenPlace {
+    var slot: Int64
+    var start: Int64
+    var mode: SlotMode
+    /// Places left.
+    var places: Int
+    /// Index of its professional's practice in the refresh's list.
+    var practice: Int
+    var homeRadiusKm: Double
+
+    /// Whether a request like `q`, this far from the practice, could use it: its mode, and
+    /// the distance rule of §4.1 (profession and time are the caller's).
+    func reachable(by q: BidPriceBook.Sample, distanceKm: Double) -> Bool {
+        guard q.modes.contains(mode) else { return false }
+        switch mode {
+        case .office: return distanceKm <= q.officeRadiusKm
+        case .home: return distanceKm <= homeRadiusKm
+        case .tele: return true
+        }
+    }
+}
+
+/// The bid prices of open places, and the recent requests they were computed from: derived
+/// state, recomputed by `tick` every `refreshSeconds`, never journaled.
+struct BidPriceBook: Sendable {
+    /// A recent request, read as a kind of request likely to come again.
+    struct Sample: Sendable {
+        var location: GeoPoint
+        var modes: ModeSet
+        var officeRadiusKm: Double
+        var withinSeconds: Int64
+        /// 1 / the open places it could use now: a request with many options spreads its
+        /// demand thin over them.
+        var share: Double
+    }
+
+    var refreshedAt: Int64?
+    /// Hours of history the samples stand for.
+    var spanHours = 1.0
+    var samples: [Profession: [Sample]] = [:]
+    /// Bid price of one place of each open slot, at the last refresh.
+    var prices: [Int64: Double] = [:]
+}
+
+extension MatchingEngine {
+    /// What the `scarcity` strategy adds to the §4.2 cost in the ranking: the extra load
+    /// term and the slot's bid price. Never negative, so that the time part of the cost
+    /// stays a lower bound of the score (the search in `candidates` relies on it).
+    func strategyPremium(_ slot: Slot, load: Int) -> Double {
+        guard policy.strategy == .scarcity else { return 0 }
+        let extraLoad = max(0, policy.scarcity.loadWeight - policy.loadWeight) * Double(load)
+        return extraLoad + bidPrice(slot)
+    }
+
+    /// The bid price of one place of `slot`: from the last refresh, or computed now (from
+    /// the same samples) for a slot published since.
+    func bidPrice(_ slot: Slot) -> Double {
+        if let p = bidPrices.prices[slot.id.number] { return p }
+        guard let refreshed = bidPrices.refreshedAt, let samples = bidPrices.samples[slot.profession],
+            let pro = professionals[slot.pro]
+        else { return 0 }
+        return price(slot, pro: pro, samples: samples, at: refreshed, spanHours: bidPrices.spanHours)
+    }
+
+    /// `bidPriceWeight ×` the expected number of requests to come that could use the slot,
+    /// each counted for its share, per free place. A request like sample `q` arrives at rate
+    /// 1/span; it could use the slot if it arrives between now and the slot's start minus the
+    /// lead, and no longer than its `within` before the start. (The refresh computes the same
+    /// for every open slot at once.)
+    private func price(
+        _ slot: Slot, pro: Professional, samples: [BidPriceBook.Sample], at t: Int64, spanHours: Double
+    ) -> Double {
+        let places = slot.capacity - taken(slot.id.number)
+        guard places > 0 else { return 0 }
+        let latest = slot.start.epochSeconds - Int64(policy.leadSeconds)
+        var demand = 0.0
+        for q in samples where reaches(q, slot: slot, pro: pro) {
+            let from = max(t, slot.start.epochSeconds - q.withinSeconds)
+            guard latest > from else { continue }
+            demand += Double(latest - from) / 3600 / spanHours * q.share
+        }
+        return policy.scarcity.bidPriceWeight * demand / Double(places)
+    }
+
+    /// Profession aside (the caller sorts by profession), whether a request like `q` could
+    /// use the slot: its mode, and the distance rule of §4.1.
+    private func reaches(_ q: BidPriceBook.Sample, slot: Slot, pro: Professional) -> Bool {
+        let place = OpenPlace(
+            slot: slot.id.number, start: slot.start.epochSeconds, mode: slot.mode, places: 1, practice: 0,
+            homeRadiusKm: pro.homeRadiusKm ?? policy.homeRadiusKm)
+        return place.reachable(by: q, distanceKm: slot.mode == .tele ? 0 : q.location.distanceKm(to: pro.location))
+    }
+
+    private func sample(_ r: CareRequest) -> BidPriceBook.Sample {
+        BidPriceBook.Sample(
+            location: r.spec.location, modes: r.spec.modes, officeRadiusKm: r.spec.radiusKm ?? policy.officeRadiusKm,
+            withinSeconds: Int64(r.spec.withinSeconds), share: 1)
+    }
+
+    /// Recomputes the bid prices when they are older than `refreshSeconds` (called by `tick`).
+    ///
+    /// Only when every change so far has been taken from the journal: prices are derived from
+    /// the records, and an `undo` must never meet prices computed from changes it takes back.
+    mutating func refreshBidPrices(now: Date) {
+        guard policy.strategy == .scarcity else {
+            if bidPrices.refreshedAt != nil { bidPrices = BidPriceBook() }
+            return
+        }
+        let t = now.epochSeconds
+        guard journal.isEmpty else { return }
+        if let last = bidPrices.refreshedAt, t < last + Int64(policy.scarcity.refreshSeconds) { return }
+        var book = BidPriceBook()
+        book.refreshedAt = t
+        // Recent requests, newest first (ids grow with arrival).
+        let since = t - Int64(policy.scarcity.historySeconds)
+        var recent: [Profession: [CareRequest]] = [:]
+        var oldest = t
+        var n = lastRequestNumber
+        while n > 0 {
+            defer { n -= 1 }
+            guard let r = requests[n] else { continue }
+            if r.createdAt.epochSeconds < since { break }
+            guard r.createdAt.epochSeconds <= t else { continue }
+            recent[r.spec.profession, default: []].append(r)
+            oldest = min(oldest, r.createdAt.epochSeconds)
+        }
+        // Less history than the window (a fresh start): it stands for what it covers.
+        book.spanHours = max(6, Double(n > 0 ? t - since : t - oldest) / 3600)
+        let lead = t + Int64(policy.leadSeconds)
+        for profession in recent.keys.sorted() {
+            // The open places, with their practice's index, in plain arrays: this runs for
+            // every sample and every place.
+            var practice: [RPPS: Int] = [:]
+            var practices: [GeoPoint] = []
+            var open: [OpenPlace] = []
+            for e in self.open.entries(profession: profession) where e.start >= lead {
+                guard let s = slots[e.slot], let p = professionals[s.pro] else { continue }
+                let k = practice[p.rpps] ?? practices.count
+                if k == practices.count {
+                    practice[p.rpps] = k
+                    practices.append(p.location)
+                }
+                open.append(
+                    OpenPlace(
+                        slot: e.slot, start: e.start, mode: s.mode, places: s.capacity - taken(e.slot), practice: k,
+                        homeRadiusKm: p.homeRadiusKm ?? policy.homeRadiusKm))
+            }
+            var samples: [BidPriceBook.Sample] = []
+            var distances: [[Double]] = []
+            for r in recent[profession]! {
+                var q = sample(r)
+                let row = practices.map { q.location.distanceKm(to: $0) }
+                let horizon = t + q.withinSeconds
+                var options = 0
+                for o in open where o.start <= horizon && o.reachable(by: q, distanceKm: row[o.practice]) {
+                    options += o.places
+                }
+                q.share = 1 / Double(max(1, options))
+                samples.append(q)
+                distances.append(row)
+            }
+            book.samples[profession] = samples
+            let latestOffset = Int64(policy.leadSeconds)
+            for o in open where o.places > 0 {
+                var demand = 0.0
+                for (i, q) in samples.enumerated() where o.reachable(by: q, distanceKm: distances[i][o.practice]) {
+                    let from = max(t, o.start - q.withinSeconds)
+                    let latest = o.start - latestOffset
+                    guard latest > from else { continue }
+                    demand += Double(latest - from) / 3600 / book.spanHours * q.share
+                }
+                book.prices[o.slot] = policy.scarcity.bidPriceWeight * demand / Double(o.places)
+            }
+        }
+        bidPrices = book
+    }
+
+    /// The request a free place of `slot` goes to under the `scarcity` strategy.
+    ///
+    /// Each eligible waiting request is weighed by the places likely to come for it before
+    /// its deadline (`expectedPlaces`; halved, by default, for priority 1). Those at risk
+    /// (fewer than `riskPlaces`) come before the others; inside each group, the fewest
+    /// likely places wins, and ties keep queue order (priority, deadline, arrival).
+    func scarcityChoice(for slot: Slot, now: Date) -> (CareRequest, Candidate)? {
+        let tuning = policy.scarcity
+        var best: (r: CareRequest, c: Candidate, rank: (Int, Double))?
+        for key in queue.waiting(slot.profession) {
+            guard key.deadline >= slot.start.epochSeconds, let r = requests[key.request],
+                case .success(let c) = evaluate(slot, for: MatchNeed(r), now: now)
+            else { continue }
+            var places = expectedPlaces(for: r, now: now)
+            if key.priority == 1 { places *= tuning.urgentPlacesFactor }
+            let rank = (places < tuning.riskPlaces ? 0 : 1, places)
+            if best == nil || rank < best!.rank { best = (r, c, rank) }
+        }
+        return best.map { ($0.r, $0.c) }
+    }
+
+    /// Places likely to be published for a waiting request before its deadline: each recent
+    /// publication (within `historySeconds`) it could have used, at the rate they came, if
+    /// one published as long before its start would start before the deadline.
+    func expectedPlaces(for r: CareRequest, now: Date) -> Double {
+        let t = now.epochSeconds
+        let since = t - Int64(policy.scarcity.historySeconds)
+        let latest = r.deadline.epochSeconds
+        let q = sample(r)
+        var total = 0.0
+        var oldest = t
+        var n = lastSlotNumber
+        while n > 0 {
+            defer { n -= 1 }
+            guard let s = slots[n] else { continue }
+            if s.createdAt.epochSeconds < since { break }
+            oldest = min(oldest, s.createdAt.epochSeconds)
+            guard s.profession == r.spec.profession, let p = professionals[s.pro], reaches(q, slot: s, pro: p) else {
+                continue
+            }
+            // Published `ahead` before its start: one published from now on that far ahead
+            // starts before the deadline if it is published within `window`.
+            let ahead = s.start.epochSeconds - s.createdAt.epochSeconds
+            let window = latest - ahead - t
+            if window > 0 { total += Double(window) * Double(s.capacity) }
+        }
+        let covered = n > 0 ? t - since : t - oldest
+        return total / Double(max(6 * 3600, covered))
+    }
+}

@@ -1,0 +1,30 @@
+import SNPCore
+
+/// The engine's strategies by name, as `--strategy` takes them: `spec42`, `scarcity`, or a
+/// strategy with other numbers, `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10`
+/// (history in hours, refresh in minutes), to explore around the defaults.
+public enum Strategies {
+    public static let names = MatchingStrategy.allCases.map(\.rawValue)
+    public static let defaultName = MatchingPolicy().strategy.rawValue
+
+    public static func policy(named text: String) -> MatchingPolicy? {
+        let parts = text.split(separator: ":").map(String.init)
+        guard let first = parts.first, let strategy = MatchingStrategy(rawValue: first) else { return nil }
+        var p = MatchingPolicy()
+        p.strategy = strategy
+        for setting in parts.dropFirst() {
+            let kv = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let v = Double(kv[1]) else { return nil }
+            switch kv[0] {
+            case "bid": p.scarcity.bidPriceWeight = v
+            case "load": p.scarcity.loadWeight = v
+            case "risk": p.scarcity.riskPlaces = v
+            case "urgent": p.scarcity.urgentPlacesFactor = v
+            case "history": p.scarcity.historySeconds = Int(v * 3600)
+            case "refresh": p.scarcity.refreshSeconds = Int(v * 60)
+            default: return nil
+            }
+        }
+        return p
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import SNPCore
+import SNPSimulation
+
+/// snp-sim: a simulated SAS week against the real matching engine, and the offline oracle.
+///
+///     snp-sim compare [--scenario all|normal|scarce|surge|rural] [--arrival all|slots-first|requests-first]
+///                     [--seed 1[,2…]] [--strategy NAME[,NAME…]] [--out var/sim] [--oracle tools/oracle/oracle.py]
+///                     [--solver scipy|ortools] [--table]
+///     snp-sim run     (same options; the engine only, no oracle)
+///     snp-sim export  (same options; writes the oracle instances and stops)
+let usage = """
+    usage: snp-sim compare|run|export [--scenario all|\(Scenario.all.map(\.name).joined(separator: "|"))]
+                   [--arrival all|\(ArrivalKind.allCases.map(\.rawValue).joined(separator: "|"))] [--seed N[,N…]]
+                   [--strategy all|\(Strategies.names.joined(separator: "|"))[,…]] [--out DIR] [--oracle PATH]
+                   [--solver scipy|ortools] [--table]
+      compare  the engine and the offline oracle (python3 tools/oracle/oracle.py), with ratios
+      run      the engine only
+      export   write the oracle's instances (JSON) into --out and stop
+    Defaults: all scenarios and arrival kinds, seed 1, the engine's default strategy
+    (\(Strategies.defaultName)), --out var/sim. See docs/MATCHING.md.
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("snp-sim: \(message)\n".utf8))
+    exit(2)
+}
+
+func required<T>(_ value: T?, _ message: @autoclosure () -> String) -> T {
+    guard let value else { fail(message()) }
+    return value
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first, ["compare", "run", "export"].contains(command) else { fail(usage) }
+arguments.removeFirst()
+var options: [String: String] = [:]
+var tableOnly = false
+while let key = arguments.first {
+    arguments.removeFirst()
+    if key == "--table" {
+        tableOnly = true
+        continue
+    }
+    guard key.hasPrefix("--"), let value = arguments.first else { fail(usage) }
+    arguments.removeFirst()
+    options[String(key.dropFirst(2))] = value
+}
+let known: Set<String> = ["scenario", "arrival", "seed", "strategy", "out", "oracle", "solver"]
+if let unknown = options.keys.sorted().first(where: { !known.contains($0) }) {
+    fail("unknown option --\(unknown)\n\(usage)")
+}
+
+let scenarios: [Scenario] =
+    options["scenario", default: "all"] == "all"
+    ? Scenario.all
+    : options["scenario"]!.split(separator: ",").map { required(Scenario.named(String($0)), "unknown scenario \($0)") }
+let arrivals: [ArrivalKind] =
+    options["arrival", default: "all"] == "all"
+    ? ArrivalKind.allCases
+    : options["arrival"]!.split(separator: ",").map {
+        required(ArrivalKind(rawValue: String($0)), "unknown arrival \($0)")
+    }
+let seeds: [UInt64] = options["seed", default: "1"].split(separator: ",").map { required(UInt64($0), "bad seed \($0)") }
+let strategyNames =
+    options["strategy"].map { $0 == "all" ? Strategies.names : $0.split(separator: ",").map(String.init) } ?? [
+        Strategies.defaultName
+    ]
+let strategies = strategyNames.map { name in
+    (name: name, policy: required(Strategies.policy(named: name), "unknown strategy \(name)"))
+}
+let directory = URL(fileURLWithPath: options["out", default: "var/sim"])
+let log: (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+
+do {
+    if command == "export" {
+        for scenario in scenarios {
+            for arrival in arrivals {
+                for seed in seeds {
+                    let plan = WeekGenerator.plan(scenario, arrival: arrival, seed: seed)
+                    let instance = try OracleInstance(plan: plan, policy: MatchingPolicy())
+                    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                    let url = directory.appendingPathComponent(
+                        "\(scenario.name)-\(arrival.rawValue)-seed\(seed).instance.json")
+                    try instance.write(to: url)
+                    print(
+                        "\(url.path): \(plan.requests.count) requests, \(plan.slots.count) slots, \(instance.pairs.count) pairs"
+                    )
+                }
+            }
+        }
+        exit(0)
+    }
+    let oracle =
+        command == "compare"
+        ? Oracle(
+            script: options["oracle", default: "tools/oracle/oracle.py"], solver: options["solver", default: "scipy"])
+        : nil
+    let comparison = Comparison(
+        scenarios: scenarios, arrivals: arrivals, seeds: seeds, strategies: strategies, oracle: oracle,
+        directory: directory, log: log)
+    let rows = try comparison.run()
+    if !tableOnly { print(Comparison.details(rows)) }
+    print(Comparison.markdownTable(rows))
+    if command == "compare", seeds.count > 1 {
+        print()
+        print(Comparison.markdownSummary(rows))
+    }
+} catch {
+    fail("\(error)")
+}
