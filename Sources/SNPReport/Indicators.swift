@@ -129,16 +129,7 @@ public struct Indicators: Codable, Sendable, Equatable {
         return i
     }
 
-    static func median(_ xs: [Double]) -> Double {
-        guard !xs.isEmpty else { return 0 }
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
+    static func median(_ xs: [Double]) -> Double { Statistics.median(xs) }
 
-    static func percentile(_ xs: [Double], _ p: Double) -> Double {
-        guard !xs.isEmpty else { return 0 }
-        let s = xs.sorted()
-        let rank = Int((p * Double(s.count)).rounded(.up))
-        return s[max(0, min(s.count - 1, rank - 1))]
-    }
+    static func percentile(_ xs: [Double], _ p: Double) -> Double { Statistics.percentile(xs, p) }
 }
