@@ -32,7 +32,8 @@ public final class Daemon: Service, Sendable {
         systemd.notify("READY=1\nSTATUS=serving on \(settings.listener.host):\(server.port ?? 0), \(open) open slots, \(queued) queued")
         await withGracefulShutdownHandler {
             guard let interval = systemd.watchdogInterval else {
-                while !Task.isShuttingDownGracefully { try? await Task.sleep(for: .seconds(1)) }
+                // No watchdog: nothing to do but say STOPPING=1 when the stop comes.
+                try? await gracefulShutdown()
                 return
             }
             while !Task.isShuttingDownGracefully {
