@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "snpd", targets: ["snpd"]),
         .executable(name: "snpctl", targets: ["snpctl"]),
         .executable(name: "snp-sim", targets: ["snp-sim"]),
+        .executable(name: "snpd-bench", targets: ["snpd-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -27,6 +28,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // Already a dependency of PostgresNIO; used here for token hashing (SHA-256).
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        // The optional TLS listener, with optional client certificates (mutual TLS).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Latency percentiles in the benchmark (docs/PERFORMANCE.md).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(name: "SNPCore"),
@@ -53,6 +58,7 @@ let package = Package(
                 "SNPCore", "SNPProtocol", "SNPStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -63,6 +69,7 @@ let package = Package(
                 "SNPServer", "SNPStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -80,6 +87,17 @@ let package = Package(
             dependencies: [
                 "SNPProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The benchmark against a running snpd, PostgreSQL (pgbench) and Redis (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "snpd-bench",
+            dependencies: [
+                "SNPProtocol",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // A simulated SAS week against the engine, and the offline oracle (docs/MATCHING.md).
