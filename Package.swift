@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "snpd-bench",
             dependencies: [
-                "SNPProtocol",
+                "SNPCore", "SNPProtocol",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -106,7 +106,10 @@ let package = Package(
         .testTarget(name: "SNPSimulationTests", dependencies: ["SNPCore", "SNPSimulation"]),
         .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore"]),
         .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
-        .testTarget(name: "SNPServerTests", dependencies: ["SNPServer", "SNPTesting"]),
+        .testTarget(
+            name: "SNPServerTests",
+            dependencies: ["SNPServer", "SNPTesting", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
         .testTarget(name: "SNPReportTests", dependencies: ["SNPReport", "SNPTesting"]),
     ],
     swiftLanguageModes: [.v6]

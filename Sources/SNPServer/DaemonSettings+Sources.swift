@@ -20,15 +20,17 @@ extension DaemonSettings {
         var s = DaemonSettings()
         s.database = try DatabaseSettings.resolve(url: merged["SNPD_DATABASE_URL"], environment: merged)
         if let listen = merged["SNPD_LISTEN"] {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-                (0...65535).contains(port)
-            else { throw SettingsError("SNPD_LISTEN / --listen must be HOST:PORT, got \(listen)") }
-            s.listener.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            s.listener.port = port
+            (s.listener.host, s.listener.port) = try hostAndPort(listen, "SNPD_LISTEN / --listen")
         }
         s.listener.unixPath = merged["SNPD_UNIX"].flatMap { $0.isEmpty ? nil : $0 }
         if let v = merged["SNPD_MAX_CONNECTIONS"] { s.listener.maxConnections = try int(v, "SNPD_MAX_CONNECTIONS", 1...1_000_000) }
         if let v = merged["SNPD_AUTH_TIMEOUT"] { s.listener.authTimeout = .seconds(try seconds(v, "SNPD_AUTH_TIMEOUT")) }
+        if let v = merged["SNPD_MAX_CONNECTIONS_PER_ADDRESS"] {
+            s.listener.maxConnectionsPerAddress = try int(v, "SNPD_MAX_CONNECTIONS_PER_ADDRESS", 1...1_000_000)
+        }
+        if let v = merged["SNPD_LINE_TIMEOUT"] { s.listener.lineTimeout = .seconds(try seconds(v, "SNPD_LINE_TIMEOUT")) }
+        if let v = merged["SNPD_WRITE_TIMEOUT"] { s.listener.writeTimeout = .seconds(try seconds(v, "SNPD_WRITE_TIMEOUT")) }
+        s.listener.tls = try tlsListener(merged)
         s.adminToken = merged["SNPD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let t = s.adminToken, t.count > 200 || !t.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
             throw SettingsError("SNPD_ADMIN_TOKEN must be letters, digits, '-' or '_' (at most 200), so that it travels as a bare word")
@@ -64,6 +66,29 @@ extension DaemonSettings {
         }
         s.policy = p
         return s
+    }
+
+    /// `SNPD_TLS_LISTEN` turns the TLS listener on; it then needs a certificate and a key.
+    private static func tlsListener(_ merged: [String: String]) throws -> TLSListenerSettings? {
+        let value = { (key: String) in merged[key].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let listen = value("SNPD_TLS_LISTEN") else {
+            if value("SNPD_TLS_CERT") != nil || value("SNPD_TLS_KEY") != nil {
+                throw SettingsError("SNPD_TLS_CERT / SNPD_TLS_KEY are set but SNPD_TLS_LISTEN is not: say where TLS listens (HOST:PORT)")
+            }
+            return nil
+        }
+        guard let cert = value("SNPD_TLS_CERT"), let key = value("SNPD_TLS_KEY") else {
+            throw SettingsError("SNPD_TLS_LISTEN needs SNPD_TLS_CERT and SNPD_TLS_KEY (PEM files)")
+        }
+        var tls = TLSListenerSettings(certificatePath: cert, keyPath: key, clientCAPath: value("SNPD_TLS_CLIENT_CA"))
+        (tls.host, tls.port) = try hostAndPort(listen, "SNPD_TLS_LISTEN")
+        return tls
+    }
+
+    private static func hostAndPort(_ value: String, _ key: String) throws -> (String, Int) {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]), (0...65535).contains(port)
+        else { throw SettingsError("\(key) must be HOST:PORT, got \(value)") }
+        return (String(value[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
     static func parseConfigFile(_ path: String) throws -> [String: String] {

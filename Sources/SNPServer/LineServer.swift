@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SNPCore
 import SNPProtocol
 import SNPStore
@@ -16,12 +17,73 @@ public struct ListenerSettings: Sendable {
     public var unixPath: String?
     /// Beyond this, new connections get `ERR BUSY` and are closed.
     public var maxConnections = 1_024
+    /// Beyond this many from one IP address, its new connections get `ERR BUSY`.
+    public var maxConnectionsPerAddress = 256
     /// A connection that has not authenticated by then is closed.
     public var authTimeout: Duration = .seconds(30)
     /// Replies a connection may have waiting before its reader stops reading.
     public var replyQueueLimit = 256
+    /// A line begun must end within this, or the connection is closed (slowloris).
+    public var lineTimeout: Duration = .seconds(30)
+    /// A connection whose replies cannot be written for this long is closed.
+    public var writeTimeout: Duration = .seconds(60)
+    /// An optional second listener speaking TLS.
+    public var tls: TLSListenerSettings?
 
     public init() {}
+}
+
+/// The TLS listener: a certificate chain and its key (PEM files), and optionally the CA
+/// that client certificates must chain to (mutual TLS, as the national SAS platform uses).
+/// Clients still `AUTH` with a token: the certificate says which system connects, the
+/// token which role it acts in.
+public struct TLSListenerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7442
+    public var certificatePath: String
+    public var keyPath: String
+    /// When set, a client must present a certificate signed by this CA.
+    public var clientCAPath: String?
+
+    public init(certificatePath: String, keyPath: String, clientCAPath: String? = nil) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        self.clientCAPath = clientCAPath
+    }
+
+    /// Reads the files once, at start: a missing or bad file stops the daemon with a
+    /// message rather than failing every handshake.
+    public func makeContext() throws -> NIOSSLContext {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
+        } catch {
+            throw SettingsError("cannot read the TLS certificate \(certificatePath): \(error)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+        } catch {
+            throw SettingsError("cannot read the TLS key \(keyPath): \(error)")
+        }
+        guard !chain.isEmpty else { throw SettingsError("no certificate in \(certificatePath)") }
+        var config = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        config.minimumTLSVersion = .tlsv12
+        if let ca = clientCAPath {
+            guard FileManager.default.isReadableFile(atPath: ca) else {
+                throw SettingsError("cannot read the client CA file \(ca)")
+            }
+            // Required and checked against this CA; clients have no host name to match.
+            config.certificateVerification = .noHostnameVerification
+            config.trustRoots = .file(ca)
+        }
+        do {
+            return try NIOSSLContext(configuration: config)
+        } catch {
+            throw SettingsError("the TLS certificate and key do not make a usable configuration: \(error)")
+        }
+    }
 }
 
 /// What every connection shares.
@@ -31,17 +93,18 @@ final class ServerContext: Sendable {
     let events: EventHub
     let logger: Logger
     let version: String
-    let connections = Atomic<Int>(0)
+    let limits: ConnectionLimits
 
-    init(service: MatchingService, store: Store, events: EventHub, logger: Logger, version: String) {
+    init(service: MatchingService, store: Store, events: EventHub, logger: Logger, version: String, limits: ConnectionLimits) {
         self.service = service
         self.store = store
         self.events = events
         self.logger = logger
         self.version = version
+        self.limits = limits
     }
 
-    func connectionCount() -> Int { connections.load(ordering: .relaxed) }
+    func connectionCount() -> Int { limits.open }
 }
 
 /// Where an outgoing item goes, in order.
@@ -62,58 +125,90 @@ public final class LineServer: Sendable {
     let group: any EventLoopGroup
     private let nextID = Atomic<UInt64>(0)
     private let boundPort = Mutex<Int?>(nil)
+    private let boundTLSPort = Mutex<Int?>(nil)
 
     public init(
         settings: ListenerSettings, service: MatchingService, store: Store, events: EventHub, logger: Logger,
         version: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.settings = settings
-        self.context = ServerContext(service: service, store: store, events: events, logger: logger, version: version)
+        let limits = ConnectionLimits(
+            maxTotal: settings.maxConnections, maxPerAddress: settings.maxConnectionsPerAddress, logger: logger)
+        self.context = ServerContext(
+            service: service, store: store, events: events, logger: logger, version: version, limits: limits)
         self.group = group
     }
 
     /// The TCP port actually bound, once listening.
     public var port: Int? { boundPort.withLock { $0 } }
 
+    /// The TLS listener's port, once listening (when TLS is configured).
+    public var tlsPort: Int? { boundTLSPort.withLock { $0 } }
+
+    typealias Listener = NIOAsyncChannel<NIOAsyncChannel<InboundLine, ByteBuffer>, Never>
+
     public func run() async throws {
+        let tlsContext = try settings.tls?.makeContext()
+        var listeners: [Listener] = []
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in self.initialize(channel) }
+            .bind(host: settings.host, port: settings.port) { channel in self.initialize(channel, tls: nil) }
+        listeners.append(tcp)
         boundPort.withLock { $0 = tcp.channel.localAddress?.port }
         context.logger.notice("listening", metadata: ["address": "\(settings.host):\(port ?? settings.port)"])
-        let unix: NIOAsyncChannel<NIOAsyncChannel<InboundLine, ByteBuffer>, Never>?
-        if let path = settings.unixPath {
-            unix = try await ServerBootstrap(group: group)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in self.initialize(channel) }
-            context.logger.notice("listening", metadata: ["unix": "\(path)"])
-        } else {
-            unix = nil
+        if let tls = settings.tls, let tlsContext {
+            let secure = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: tls.host, port: tls.port) { channel in self.initialize(channel, tls: tlsContext) }
+            listeners.append(secure)
+            boundTLSPort.withLock { $0 = secure.channel.localAddress?.port }
+            context.logger.notice(
+                "listening",
+                metadata: [
+                    "tls": "\(tls.host):\(tlsPort ?? tls.port)",
+                    "client_certificates": "\(tls.clientCAPath == nil ? "not asked" : "required")",
+                ])
         }
+        if let path = settings.unixPath {
+            listeners.append(
+                try await ServerBootstrap(group: group)
+                    .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                        self.initialize(channel, tls: nil)
+                    })
+            context.logger.notice("listening", metadata: ["unix": "\(path)"])
+        }
+        let all = listeners
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await self.accept(on: tcp) }
-                if let unix { group.addTask { try await self.accept(on: unix) } }
+                for listener in all { group.addTask { try await self.accept(on: listener) } }
             }
             self.context.logger.debug("every connection closed")
         } onGracefulShutdown: {
             self.context.logger.notice("stopping: no new connections")
-            tcp.channel.close(promise: nil)
-            unix?.channel.close(promise: nil)
+            for listener in all { listener.channel.close(promise: nil) }
         }
     }
 
-    private func initialize(_ channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<InboundLine, ByteBuffer>> {
+    private func initialize(_ channel: any Channel, tls: NIOSSLContext?) -> EventLoopFuture<NIOAsyncChannel<InboundLine, ByteBuffer>> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder()))
+            let handlers = channel.pipeline.syncOperations
+            if let tls {
+                try handlers.addHandler(NIOSSLServerHandler(context: tls))
+            }
+            try handlers.addHandler(
+                ConnectionGuard(lineTimeout: settings.lineTimeout, writeTimeout: settings.writeTimeout, logger: context.logger))
+            try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder()))
             return try NIOAsyncChannel<InboundLine, ByteBuffer>(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(backPressureStrategy: .init(lowWatermark: 8, highWatermark: 64)))
         }
     }
 
-    private func accept(on server: NIOAsyncChannel<NIOAsyncChannel<InboundLine, ByteBuffer>, Never>) async throws {
+    private func accept(on server: Listener) async throws {
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 do {
@@ -130,16 +225,15 @@ public final class LineServer: Sendable {
     /// One connection, from accept to close. Never throws: its errors are its own.
     private func serve(_ connection: NIOAsyncChannel<InboundLine, ByteBuffer>) async {
         let id = nextID.add(1, ordering: .relaxed).newValue
-        let count = context.connections.add(1, ordering: .relaxed).newValue
-        defer { context.connections.subtract(1, ordering: .relaxed) }
-        let logger = context.logger
-        if count > settings.maxConnections {
-            logger.warning("connection refused: too many connections", metadata: ["limit": "\(settings.maxConnections)"])
+        let address = connection.channel.remoteAddress?.ipAddress
+        if case .refused(let reason) = context.limits.admit(address: address) {
             try? await connection.executeThenClose { _, outbound in
-                try await outbound.write(ByteBuffer(string: ReplyFormat.error(.busy("too many connections; retry later"))))
+                try await outbound.write(ByteBuffer(string: ReplyFormat.error(.busy("\(reason); retry later"))))
             }
             return
         }
+        defer { context.limits.release(address: address) }
+        let logger = context.logger
         let queue = ReplyQueue<Outgoing>(limit: settings.replyQueueLimit)
         let channel = connection.channel
         let deliver: @Sendable (String) -> Void = { line in
@@ -188,6 +282,9 @@ public final class LineServer: Sendable {
     /// Writes replies in order, each once its commit is durable; events go in between
     /// replies, never inside a multi-line one (each item is written whole).
     private func write(_ queue: ReplyQueue<Outgoing>, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        // Once the writer stops (the connection was closed under it, say), nothing more
+        // will be taken off the queue: release a reader waiting for room, or it waits forever.
+        defer { queue.finish() }
         while let items = await queue.next() {
             var buffer = ByteBuffer()
             for item in items {

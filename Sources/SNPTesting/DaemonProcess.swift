@@ -12,10 +12,33 @@ public final class DaemonProcess: @unchecked Sendable {
     public let database: DatabaseSettings
     public let adminSecret = "crash-test-admin-secret-0123"
     private var process: Process?
+    /// More `SNPD_*` settings for `start()`.
+    public var environment: [String: String] = [:]
+    /// Where the daemon's log (standard error) goes; by default, the test's own.
+    public var logFile: URL?
 
     public init(database: DatabaseSettings) throws {
         self.database = database
         self.port = try DaemonProcess.freePort()
+    }
+
+    public var pid: Int32? { process?.processIdentifier }
+
+    /// Resident memory now and at its peak (`VmRSS`, `VmHWM` of /proc/PID/status), in KiB.
+    public func memoryKiB() -> (resident: Int, peak: Int)? {
+        guard let pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        func field(_ name: String) -> Int? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        guard let rss = field("VmRSS"), let hwm = field("VmHWM") else { return nil }
+        return (rss, hwm)
+    }
+
+    /// The daemon's log so far (when `logFile` is set).
+    public func log() -> String {
+        guard let logFile else { return "" }
+        return (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
     }
 
     /// `snpd` next to the test bundle (SwiftPM builds every product before testing).
@@ -29,8 +52,8 @@ public final class DaemonProcess: @unchecked Sendable {
     public func start() async throws {
         let p = Process()
         p.executableURL = DaemonProcess.executable
-        p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--log-level", "error"]
-        var env = ProcessInfo.processInfo.environment
+        p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--log-level", logFile == nil ? "error" : "info"]
+        var env = ProcessInfo.processInfo.environment.merging(environment) { _, mine in mine }
         var url = "postgres://\(database.user)@\(database.host):\(database.port)/\(database.database)"
         if let pw = database.password { url = "postgres://\(database.user):\(pw)@\(database.host):\(database.port)/\(database.database)" }
         env["SNPD_DATABASE_URL"] = url
@@ -38,6 +61,10 @@ public final class DaemonProcess: @unchecked Sendable {
         env["SNPD_SQL_DIR"] = TestPostgres.migrations.path
         p.environment = env
         p.standardOutput = FileHandle.nullDevice
+        if let logFile {
+            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            p.standardError = try FileHandle(forWritingTo: logFile)
+        }
         try p.run()
         process = p
         for _ in 0..<600 {

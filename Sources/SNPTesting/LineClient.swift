@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SNPServer
 
 /// One reply of the line protocol, as a client sees it.
@@ -94,16 +95,23 @@ public final class LineClient {
         self.iterator = lines.makeAsyncIterator()
     }
 
-    public static func connect(port: Int) async throws -> LineClient {
+    /// Connects to `127.0.0.1:port`; with `tls`, through a TLS handshake; with `from`,
+    /// from that local address (another loopback address, say, to look like another host).
+    public static func connect(port: Int, tls: TLSConfiguration? = nil, from local: String? = nil) async throws -> LineClient {
         let (stream, continuation) = AsyncStream<String>.makeStream()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try ch.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: nil))
+                    }
                     try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: 1 << 20)))
                     try ch.pipeline.syncOperations.addHandler(LineCollector(continuation))
                 }
             }
-            .connect(host: "127.0.0.1", port: port).get()
+        if let local { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: local, port: 0)) }
+        let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
         return LineClient(channel: channel, lines: stream)
     }
 

@@ -13,7 +13,7 @@ struct Snpd: AsyncParsableCommand {
         commandName: "snpd",
         abstract: "Matches unscheduled-care requests (soins non programmés) to volunteer slots.",
         version: Daemon.version,
-        subcommands: [Serve.self, Migrate.self, Report.self, Token.self],
+        subcommands: [Serve.self, Migrate.self, Report.self, Retention.self, Token.self],
         defaultSubcommand: nil)
 }
 
@@ -66,6 +66,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Also listen on this Unix-domain socket (SNPD_UNIX).")
     var unix: String?
 
+    @Option(help: "Also listen with TLS on this HOST:PORT (SNPD_TLS_LISTEN; needs --tls-cert and --tls-key).")
+    var tlsListen: String?
+
+    @Option(help: "PEM certificate chain of the TLS listener (SNPD_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of the TLS listener (SNPD_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(help: "Require client certificates signed by this PEM CA on the TLS listener (SNPD_TLS_CLIENT_CA).")
+    var tlsClientCA: String?
+
     @Flag(help: "Do not apply pending migrations at start.")
     var noMigrate = false
 
@@ -76,6 +88,10 @@ struct Serve: AsyncParsableCommand {
         var extra: [String: String] = [:]
         if let listen { extra["SNPD_LISTEN"] = listen }
         if let unix { extra["SNPD_UNIX"] = unix }
+        if let tlsListen { extra["SNPD_TLS_LISTEN"] = tlsListen }
+        if let tlsCert { extra["SNPD_TLS_CERT"] = tlsCert }
+        if let tlsKey { extra["SNPD_TLS_KEY"] = tlsKey }
+        if let tlsClientCA { extra["SNPD_TLS_CLIENT_CA"] = tlsClientCA }
         if let logLevel { extra["SNPD_LOG_LEVEL"] = logLevel }
         if noMigrate { extra["SNPD_NO_MIGRATE"] = "1" }
         let settings = try database.settings(extra: extra)
@@ -279,5 +295,49 @@ struct Report: AsyncParsableCommand {
                 "\(period.from)..\(period.to) \(report.territory): requests=\(t.requests) booked=\(t.booked) "
                     + "rate_48h=\(String(format: "%.3f", t.rate_48h)) expired=\(t.expired) → \(written.joined(separator: " "))")
         }
+    }
+}
+
+struct Retention: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Blur the location of requests older than the retention period (RGPD minimisation).",
+        discussion: """
+            Requests created more than --days days ago (SNPD_RETENTION_DAYS, else 90) get their
+            location snapped to a 0.1° grid, after the territory they count in has been frozen, so
+            that reports over old periods keep their figures. Run nightly after the report
+            (snpd-report.service). A daemon already running keeps the exact locations it loaded
+            in memory until it restarts; it never writes them back.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Retention in days (SNPD_RETENTION_DAYS, else 90).")
+    var days: Int?
+
+    @Flag(help: "Only say how many requests would be blurred.")
+    var dryRun = false
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let text = days.map(String.init) ?? env["SNPD_RETENTION_DAYS"]
+        let retention: Int
+        if let text {
+            guard let n = Int(text), n >= 1, n <= 36_500 else {
+                throw ValidationError("the retention is a whole number of days, at least 1; got \(text)")
+            }
+            retention = n
+        } else {
+            retention = SNPReport.Retention.defaultDays
+        }
+        let settings = try database.settings()
+        let now = Date()
+        let cutoff = SNPReport.Retention.cutoff(now: now, days: retention)
+        let dryRun = self.dryRun
+        let count = try await withStore(settings) { db in
+            let job = SNPReport.Retention(store: db)
+            return dryRun ? try await job.pending(before: cutoff) : try await job.blurLocations(before: cutoff, now: now)
+        }
+        let verb = dryRun ? "would blur" : "blurred"
+        print("\(verb) the location of \(count) request(s) created before \(RFC3339.format(cutoff)) (retention \(retention) days)")
     }
 }
