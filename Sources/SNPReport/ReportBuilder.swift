@@ -19,7 +19,8 @@ public struct ReportBuilder: Sendable {
     ///
     /// A request belongs to the territory of the professional nearest to it (of any
     /// profession): requests carry no territory, and the CPTS answers for the population
-    /// around its professionals whether or not the request was served.
+    /// around its professionals whether or not the request was served. Once its location
+    /// has been blurred (`Retention`), the territory frozen at that moment is used.
     public func build(period: ReportPeriod, territory: String?, target: Double, now: Date) async throws -> Report {
         var requests = try await requestFacts(period)
         var slots = try await slotFacts(period)
@@ -40,7 +41,8 @@ public struct ReportBuilder: Sendable {
         let rows = try await store.client.query(
             """
             SELECT r.profession, r.state, r.created_at, r.booked_at, r.slot_start, r.slot_mode, r.distance_km,
-                   COALESCE((SELECT p.territory FROM professionals p
+                   COALESCE(r.territory,
+                            (SELECT p.territory FROM professionals p
                              ORDER BY (p.lat - r.lat)^2 + ((p.lon - r.lon) * cos(radians(r.lat)))^2, p.rpps
                              LIMIT 1), 'none')
             FROM requests r

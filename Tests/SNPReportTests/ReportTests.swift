@@ -30,7 +30,10 @@ struct ReportTests {
     /// - R5 nurse, `within=2h`, nobody: expires.
     /// - R6 gp in Lorient (other territory), queued at 09:00, booked at 09:30 on S4 (16:00).
     /// - R7 gp queued at 09:10, cancelled by its regulator at 10:00.
-    static func buildDay() throws -> [Change] {
+    /// With `boundaryRequest`, an eighth request R8 (gp, `within=2h`, expires) sits between
+    /// Vannes and Lorient, on Vannes's side, where its location blurred to the 0.1° grid
+    /// would be nearer Lorient: the retention test checks its territory does not move.
+    static func buildDay(boundaryRequest: Bool = false) throws -> [Change] {
         var policy = MatchingPolicy()
         policy.windowSeconds = 72 * 3600
         var e = MatchingEngine(policy: policy)
@@ -67,6 +70,10 @@ struct ReportTests {
         _ = try e.recordOutcome(r1, .honored, now: at(minutes: 150))
         _ = try e.cancel(r4, reason: nil, now: at(minutes: 180))
         e.tick(now: at(minutes: 180))
+        if boundaryRequest {
+            _ = try request("R8", .gp, GeoPoint(lat: 47.70, lon: -3.06), within: 2 * 3600, at: 200)
+            e.tick(now: at(minutes: 400))
+        }
         _ = try e.recordOutcome(r2, .noshow, now: at(minutes: 50 * 60))
         return e.takeJournal()
     }
@@ -132,6 +139,42 @@ struct ReportTests {
         let weeks = report.sas_week_counts.map { "\($0.pro) \($0.week) \($0.bookings)" }
         #expect(weeks == ["\(Self.pro(1)) 2026-W11 2", "\(Self.pro(3)) 2026-W11 1"])
         #expect(report.delay_distribution.map(\.count) == [1, 2, 0, 0, 0, 1])
+    }
+
+    @Test func retentionBlursOldLocationsAndTheFiguresStay() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        try await TestPostgres.withStore(db) { store in
+            try await store.commit(try Self.buildDay(boundaryRequest: true))
+            let builder = ReportBuilder(store: store, version: "test")
+            let period = try ReportPeriod(from: "2026-03-10", to: "2026-03-10")
+            let before = try await builder.build(period: period, territory: nil, target: 0.8, now: Date())
+            #expect(try scope(before, "T-A", "all").requests == 7, "R8 counts in Vannes's territory")
+
+            let job = Retention(store: store)
+            // R1 to R5 were created before 08:45; R6, R7 and R8 after.
+            let cutoff = Self.at(minutes: 45)
+            #expect(try await job.pending(before: cutoff) == 5)
+            #expect(try await job.blurLocations(before: cutoff, now: Date()) == 5)
+            #expect(try await job.blurLocations(before: cutoff, now: Date()) == 0, "a second run changes nothing")
+            #expect(try await builder.build(period: period, territory: nil, target: 0.8, now: Date()).scopes == before.scopes)
+            #expect(try await job.blurLocations(before: Self.at(minutes: 10_000), now: Date()) == 3)
+            let after = try await builder.build(period: period, territory: nil, target: 0.8, now: Date())
+            #expect(after.scopes == before.scopes, "blurring keeps every indicator")
+
+            let rows = try await store.client.query(
+                "SELECT ref, lat, lon, territory, location_blurred_at IS NOT NULL FROM requests ORDER BY ref")
+            var seen: [String: (Double, Double, String?)] = [:]
+            for try await (ref, lat, lon, territory, blurred) in rows.decode((String, Double, Double, String?, Bool).self) {
+                #expect(blurred)
+                #expect(abs(lat * 10 - (lat * 10).rounded()) < 1e-9 && abs(lon * 10 - (lon * 10).rounded()) < 1e-9, "\(ref) on the 0.1° grid")
+                seen[ref] = (lat, lon, territory)
+            }
+            #expect(seen.count == 8)
+            let r8 = try #require(seen["R8"])
+            #expect(abs(r8.0 - 47.7) < 1e-9 && abs(r8.1 - -3.1) < 1e-9)
+            #expect(r8.2 == "T-A", "the territory was frozen before the location moved nearer Lorient")
+            #expect(seen["R6"]?.2 == "T-B")
+        }
     }
 
     @Test func territoryFilterKeepsOnlyThatTerritory() async throws {
