@@ -45,6 +45,43 @@ struct DurabilityTests {
         await second.stop()
     }
 
+    /// §4.4 and issue 4: what falls due while no daemon runs is applied at the next start,
+    /// dated when it fell due, not when the daemon noticed.
+    @Test func holdsAndDeadlinesThatLapseWhileDownAreAppliedAtRestart() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let clock = TestClock()
+        let first = try await TestDaemon.start(database: db, clock: clock)
+        let admin = try await first.admin()
+        try await admin.putPro(rpps(1))
+        let slot = try await admin.expectOK(first.slotLine(pro: rpps(1), hours: 10))["slot"]!
+        let reg = try await first.client(role: .regulator, name: "samu56")
+        let held = try await reg.expectOK("REQ ADD ref=H prof=gp lat=47.6582 lon=-2.7608 hold=10m")
+        #expect(held["state"] == "held")
+        let holdUntil = try #require(held["hold_until"])
+        let waiting = try await reg.expectOK("REQ ADD ref=W prof=gp lat=47.6582 lon=-2.7608")
+        #expect(waiting["state"] == "queued")
+        let expiring = try await reg.expectOK("REQ ADD ref=E prof=nurse lat=47.6 lon=-2.7 within=2h")
+        let deadline = try #require(expiring["deadline"])
+        await first.stop()
+
+        clock.advance(by: 3 * 3600)  // down for three hours: the hold and the deadline lapse meanwhile
+        let second = try await TestDaemon.start(database: db, clock: clock)
+        let reg2 = try await second.admin()
+        let h = try await reg2.send("REQ GET ref=H")
+        #expect(h["state"] == "cancelled" && h["reason"] == "hold_expired")
+        #expect(h["closed"] == holdUntil, "dated when the hold lapsed")
+        let e = try await reg2.send("REQ GET ref=E")
+        #expect(e["state"] == "expired")
+        #expect(e["closed"] == deadline, "dated at its deadline")
+        let w = try await reg2.send("REQ GET ref=W")
+        #expect(w["state"] == "booked" && w["slot"] == slot, "the freed slot went to the queue")
+        await second.stop()
+        // And it was committed: a third start sees the same.
+        let third = try await TestDaemon.start(database: db, clock: clock)
+        #expect(try await third.admin().send("REQ GET ref=W")["state"] == "booked")
+        await third.stop()
+    }
+
     struct Snapshot: Equatable {
         var slots: [String]
         var requests: [String]
