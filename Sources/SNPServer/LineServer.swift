@@ -248,7 +248,7 @@ public final class LineServer: Sendable {
         let timeout = settings.authTimeout
         let authTimer = Task {
             try await Task.sleep(for: timeout)
-            if !authenticated.isSet {
+            if !authenticated.isSet && channel.isActive {
                 logger.info("closing a connection that did not authenticate in time", metadata: ["connection": "\(id)"])
                 channel.close(promise: nil)
             }
