@@ -48,8 +48,9 @@ public final class DaemonProcess: @unchecked Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    /// Starts `snpd serve` and waits until it answers `PING`.
-    public func start() async throws {
+    /// Starts `snpd serve` and, unless `waitUntilServing` is false (a standby does not
+    /// listen), waits until it answers `PING`.
+    public func start(waitUntilServing wait: Bool = true) async throws {
         let p = Process()
         p.executableURL = DaemonProcess.executable
         p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--log-level", logFile == nil ? "error" : "info"]
@@ -67,16 +68,27 @@ public final class DaemonProcess: @unchecked Sendable {
         }
         try p.run()
         process = p
-        for _ in 0..<600 {
-            if let c = try? await LineClient.connect(port: port) {
-                let ok = (try? await c.send("PING"))?.isOK ?? false
-                await c.close()
-                if ok { return }
-            }
+        if wait { try await waitUntilServing(seconds: 30) }
+    }
+
+    /// Whether it answers `PING` on its port.
+    public func answers() async -> Bool {
+        guard let c = try? await LineClient.connect(port: port) else { return false }
+        let ok = (try? await c.send("PING"))?.isOK ?? false
+        await c.close()
+        return ok
+    }
+
+    /// Waits until it answers `PING`; throws if it exits or `seconds` pass.
+    public func waitUntilServing(seconds: Double) async throws {
+        guard let p = process else { throw ClientError("snpd is not running") }
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if await answers() { return }
             guard p.isRunning else { throw ClientError("snpd exited with status \(p.terminationStatus)") }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ClientError("snpd did not answer on port \(port)")
+        throw ClientError("snpd did not answer on port \(port) within \(seconds) s")
     }
 
     /// kill -9: no chance to finish anything.

@@ -24,6 +24,49 @@ struct CrashTests {
         let value = Mutex(Ledger())
     }
 
+    /// §4.4 standby, with real processes: the leader is killed with SIGKILL (its session
+    /// ends, PostgreSQL releases its advisory lock) and the standby serves the full state.
+    @Test(.timeLimit(.minutes(2)))
+    func killedLeaderIsReplacedByTheStandbyWithTheFullState() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let leader = try DaemonProcess(database: db)
+        try await leader.start()
+        let admin = try await LineClient.connect(port: leader.port)
+        try await admin.expectOK("AUTH \(leader.adminSecret)")
+        try await admin.putPro(rpps(1))
+        let start = RFC3339.format(Date().addingTimeInterval(3 * 3600))
+        let end = RFC3339.format(Date().addingTimeInterval(3 * 3600 + 1200))
+        let slot = try await admin.expectOK("SLOT ADD pro=\(rpps(1)) start=\(start) end=\(end)")["slot"]!
+        let booked = try await admin.expectOK("REQ ADD ref=K1 prof=gp lat=47.6582 lon=-2.7608")
+        let queued = try await admin.expectOK("REQ ADD ref=K2 prof=gp lat=47.6582 lon=-2.7608")
+        #expect(booked["state"] == "booked" && queued["state"] == "queued")
+        await admin.close()
+
+        let standby = try DaemonProcess(database: db)
+        try await standby.start(waitUntilServing: false)
+        try await Task.sleep(for: .seconds(2))
+        #expect(await standby.answers() == false, "a standby does not listen while the leader lives")
+        #expect(await leader.answers(), "the leader still serves")
+
+        leader.kill9()
+        let killedAt = ContinuousClock.now
+        try await standby.waitUntilServing(seconds: 30)
+        let takeover = ContinuousClock.now - killedAt
+        let admin2 = try await LineClient.connect(port: standby.port)
+        try await admin2.expectOK("AUTH \(standby.adminSecret)")
+        let k1 = try await admin2.send("REQ GET ref=K1")
+        #expect(k1["req"] == booked["req"] && k1["slot"] == slot && k1["state"] == "booked")
+        #expect(try await admin2.send("REQ GET ref=K2")["state"] == "queued")
+        // It writes: a new slot goes to the waiting request.
+        let later = (RFC3339.format(Date().addingTimeInterval(5 * 3600)), RFC3339.format(Date().addingTimeInterval(5 * 3600 + 1200)))
+        try await admin2.expectOK("SLOT ADD pro=\(rpps(1)) start=\(later.0) end=\(later.1)")
+        #expect(try await admin2.send("REQ GET ref=K2")["state"] == "booked")
+        await admin2.close()
+        _ = standby.terminate()
+        print("standby takeover: serving \(takeover) after kill -9 of the leader")
+        #expect(takeover < .seconds(15), "within a few seconds")
+    }
+
     @Test func acknowledgedChangesSurviveSIGKILLAndNothingIsOverbooked() async throws {
         let db = try await TestPostgres.freshDatabase()
         let daemon = try DaemonProcess(database: db)
