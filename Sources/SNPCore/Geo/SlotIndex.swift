@@ -72,9 +72,12 @@ public struct SlotIndex: Sendable {
         }
     }
 
-    /// Every indexed slot of a profession, by start then id.
-    public func entries(profession: Profession) -> [Entry] {
-        buckets.filter { $0.key.profession == profession }.values.flatMap { $0 }.sorted()
+    /// Visits every indexed slot of a profession, bucket by bucket (in no particular order):
+    /// without gathering or sorting them, which with a million slots costs more than the visit.
+    public func forEach(profession: Profession, _ body: (Entry) -> Void) {
+        for (key, list) in buckets where key.profession == profession {
+            for entry in list { body(entry) }
+        }
     }
 
     /// Drops every slot starting before `instant`: they can no longer be offered.
@@ -108,6 +111,18 @@ public struct SlotIndex: Sendable {
 
     func bucketKeys(profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double) -> [BucketKey] {
         if mode == .tele { return [BucketKey(profession: profession, mode: .tele, cell: SlotIndex.anywhere)] }
+        var cells: [(rank: Int, key: BucketKey)] = []
+        SlotIndex.forEachCell(near: point, radiusKm: radiusKm) { cell, rank in
+            let key = BucketKey(profession: profession, mode: mode, cell: cell)
+            if buckets[key] != nil { cells.append((rank: rank, key: key)) }
+        }
+        return cells.sorted { $0.rank < $1.rank }.map(\.key)
+    }
+
+    /// Visits the grid cells that may hold a point within `radiusKm` of `point` (a bounding
+    /// box in degrees, a superset of the disc), with each cell's squared distance in cells
+    /// from the point's own.
+    static func forEachCell(near point: GeoPoint, radiusKm: Double, _ body: (_ cell: Int64, _ rank: Int) -> Void) {
         let kmPerDegree = GeoPoint.earthRadiusKm * Double.pi / 180
         let dLat = radiusKm / kmPerDegree
         let maxLat = min(89.9, abs(point.lat) + dLat)
@@ -118,21 +133,16 @@ public struct SlotIndex: Sendable {
         let lon1 = Int(((point.lon + dLon) / SlotIndex.cellDegrees).rounded(.down))
         let cLat = Int((point.lat / SlotIndex.cellDegrees).rounded(.down))
         let cLon = Int((point.lon / SlotIndex.cellDegrees).rounded(.down))
-        var cells: [(rank: Int, key: BucketKey)] = []
-        cells.reserveCapacity((lat1 - lat0 + 1) * (lon1 - lon0 + 1))
         for la in lat0...lat1 {
             for lo in lon0...lon1 {
                 // Longitudes wrap; France does not reach the antimeridian, but keep keys canonical.
                 var wrapped = lo % 3600
                 if wrapped < -1800 { wrapped += 3600 } else if wrapped >= 1800 { wrapped -= 3600 }
-                let key = BucketKey(profession: profession, mode: mode, cell: SlotIndex.cell(latIndex: la, lonIndex: wrapped))
-                guard buckets[key] != nil else { continue }
                 let dy = la - cLat
                 let dx = lo - cLon
-                cells.append((rank: dy * dy + dx * dx, key: key))
+                body(SlotIndex.cell(latIndex: la, lonIndex: wrapped), dy * dy + dx * dx)
             }
         }
-        return cells.sorted { $0.rank < $1.rank }.map(\.key)
     }
 
     static func lowerBound(_ list: [Entry], _ entry: Entry) -> Int {

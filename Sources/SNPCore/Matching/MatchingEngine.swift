@@ -25,6 +25,8 @@ public struct MatchingEngine: Sendable {
     /// Changes since the last `takeJournal()`.
     public private(set) var journal: [Change] = []
     private var journaling = true
+    /// During `restore`: queued requests are appended to the queue, sorted once at the end.
+    private var restoring = false
 
     // Derived state: a function of the records above, rebuilt by the setters.
     var open = SlotIndex()
@@ -90,7 +92,12 @@ public struct MatchingEngine: Sendable {
     /// Loads records read back from the store, without journaling them.
     public mutating func restore(professionals: [Professional], slots: [Slot], requests: [CareRequest]) {
         journaling = false
-        defer { journaling = true }
+        restoring = true
+        defer {
+            journaling = true
+            restoring = false
+            queue.restoreOrder()
+        }
         for p in professionals { setProfessional(p, rpps: p.rpps) }
         for s in slots {
             setSlot(s, number: s.id.number)
@@ -148,7 +155,7 @@ public struct MatchingEngine: Sendable {
         if sign > 0 { requestRefs[r.spec.ref] = n } else if requestRefs[r.spec.ref] == n { requestRefs[r.spec.ref] = nil }
         if r.state == .queued {
             if sign > 0 {
-                queue.insert(r)
+                if restoring { queue.append(r) } else { queue.insert(r) }
                 deadlines.push(.init(at: r.deadline.epochSeconds, id: n))
             } else {
                 queue.remove(r)

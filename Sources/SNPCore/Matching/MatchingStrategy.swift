@@ -53,8 +53,6 @@ struct OpenPlace {
     var mode: SlotMode
     /// Places left.
     var places: Int
-    /// Index of its professional's practice in the refresh's list.
-    var practice: Int
     var homeRadiusKm: Double
 
     /// Whether a request like `q`, this far from the practice, could use it: its mode, and
@@ -66,6 +64,37 @@ struct OpenPlace {
         case .home: return distanceKm <= homeRadiusKm
         case .tele: return true
         }
+    }
+}
+
+/// The open places of one profession grouped by practice, and the practices by grid cell
+/// (`SlotIndex`'s cells): the bid-price refresh reads it once per recent request, and
+/// looks only at the practices that request could reach instead of at every open place.
+struct PracticeMap {
+    var locations: [GeoPoint] = []
+    /// Open places of each practice (same index as `locations`).
+    var places: [[OpenPlace]] = []
+    var byCell: [Int64: [Int]] = [:]
+    var maxHomeRadiusKm = 0.0
+    var hasTele = false
+
+    /// Practices that may hold a place `q` could use, with their distance from `q`: every
+    /// practice if `q` accepts remote slots and there are some, else those in the cells
+    /// within its office radius or the largest home radius. A superset: the caller still
+    /// checks each place with `OpenPlace.reachable`.
+    func practices(near q: BidPriceBook.Sample) -> [(practice: Int, distanceKm: Double)] {
+        if q.modes.contains(.tele) && hasTele {
+            return locations.indices.map { ($0, q.location.distanceKm(to: locations[$0])) }
+        }
+        var radius = 0.0
+        if q.modes.contains(.office) { radius = max(radius, q.officeRadiusKm) }
+        if q.modes.contains(.home) { radius = max(radius, maxHomeRadiusKm) }
+        guard radius > 0 else { return [] }
+        var found: [(practice: Int, distanceKm: Double)] = []
+        SlotIndex.forEachCell(near: q.location, radiusKm: radius) { cell, _ in
+            for k in byCell[cell] ?? [] { found.append((k, q.location.distanceKm(to: locations[k]))) }
+        }
+        return found
     }
 }
 
@@ -135,7 +164,7 @@ extension MatchingEngine {
     /// use the slot: its mode, and the distance rule of §4.1.
     private func reaches(_ q: BidPriceBook.Sample, slot: Slot, pro: Professional) -> Bool {
         let place = OpenPlace(
-            slot: slot.id.number, start: slot.start.epochSeconds, mode: slot.mode, places: 1, practice: 0,
+            slot: slot.id.number, start: slot.start.epochSeconds, mode: slot.mode, places: 1,
             homeRadiusKm: pro.homeRadiusKm ?? policy.homeRadiusKm)
         return place.reachable(by: q, distanceKm: slot.mode == .tele ? 0 : q.location.distanceKm(to: pro.location))
     }
@@ -177,51 +206,68 @@ extension MatchingEngine {
         book.spanHours = max(6, Double(n > 0 ? t - since : t - oldest) / 3600)
         let lead = t + Int64(policy.leadSeconds)
         for profession in recent.keys.sorted() {
-            // The open places, with their practice's index, in plain arrays: this runs for
-            // every sample and every place.
-            var practice: [RPPS: Int] = [:]
-            var practices: [GeoPoint] = []
-            var open: [OpenPlace] = []
-            for e in self.open.entries(profession: profession) where e.start >= lead {
-                guard let s = slots[e.slot], let p = professionals[s.pro] else { continue }
-                let k = practice[p.rpps] ?? practices.count
-                if k == practices.count {
-                    practice[p.rpps] = k
-                    practices.append(p.location)
-                }
-                open.append(
-                    OpenPlace(
-                        slot: e.slot, start: e.start, mode: s.mode, places: s.capacity - taken(e.slot), practice: k,
-                        homeRadiusKm: p.homeRadiusKm ?? policy.homeRadiusKm))
-            }
+            let map = practiceMap(of: profession, startingFrom: lead)
             var samples: [BidPriceBook.Sample] = []
-            var distances: [[Double]] = []
+            // Demand on each open place, in the map's layout (practice, then place).
+            var demand = map.places.map { [Double](repeating: 0, count: $0.count) }
+            let latestOffset = Int64(policy.leadSeconds)
+            // Sample by sample, in order: each place's demand adds up its samples in the same
+            // order as summing place by place over all samples would, so the prices are the same
+            // to the last bit; but only the practices near each sample are looked at.
             for r in recent[profession]! {
                 var q = sample(r)
-                let row = practices.map { q.location.distanceKm(to: $0) }
+                let near = map.practices(near: q)
                 let horizon = t + q.withinSeconds
                 var options = 0
-                for o in open where o.start <= horizon && o.reachable(by: q, distanceKm: row[o.practice]) {
-                    options += o.places
+                for (k, distance) in near {
+                    for o in map.places[k] where o.start <= horizon && o.reachable(by: q, distanceKm: distance) {
+                        options += o.places
+                    }
                 }
                 q.share = 1 / Double(max(1, options))
                 samples.append(q)
-                distances.append(row)
+                for (k, distance) in near {
+                    for (j, o) in map.places[k].enumerated() where o.reachable(by: q, distanceKm: distance) {
+                        let from = max(t, o.start - q.withinSeconds)
+                        let latest = o.start - latestOffset
+                        guard latest > from else { continue }
+                        demand[k][j] += Double(latest - from) / 3600 / book.spanHours * q.share
+                    }
+                }
             }
             book.samples[profession] = samples
-            let latestOffset = Int64(policy.leadSeconds)
-            for o in open where o.places > 0 {
-                var demand = 0.0
-                for (i, q) in samples.enumerated() where o.reachable(by: q, distanceKm: distances[i][o.practice]) {
-                    let from = max(t, o.start - q.withinSeconds)
-                    let latest = o.start - latestOffset
-                    guard latest > from else { continue }
-                    demand += Double(latest - from) / 3600 / book.spanHours * q.share
+            for (k, places) in map.places.enumerated() {
+                for (j, o) in places.enumerated() where o.places > 0 {
+                    book.prices[o.slot] = policy.scarcity.bidPriceWeight * demand[k][j] / Double(o.places)
                 }
-                book.prices[o.slot] = policy.scarcity.bidPriceWeight * demand / Double(o.places)
             }
         }
         bidPrices = book
+    }
+
+    /// The open places of `profession` starting at `from` or later, by practice.
+    func practiceMap(of profession: Profession, startingFrom from: Int64) -> PracticeMap {
+        var map = PracticeMap()
+        var practiceOf: [RPPS: Int] = [:]
+        open.forEach(profession: profession) { e in
+            guard e.start >= from, let s = slots[e.slot], let p = professionals[s.pro] else { return }
+            let home = p.homeRadiusKm ?? policy.homeRadiusKm
+            let k: Int
+            if let known = practiceOf[p.rpps] {
+                k = known
+            } else {
+                k = map.locations.count
+                practiceOf[p.rpps] = k
+                map.locations.append(p.location)
+                map.places.append([])
+                map.byCell[SlotIndex.cell(of: p.location), default: []].append(k)
+            }
+            map.places[k].append(
+                OpenPlace(slot: e.slot, start: e.start, mode: s.mode, places: s.capacity - taken(e.slot), homeRadiusKm: home))
+            if s.mode == .home { map.maxHomeRadiusKm = max(map.maxHomeRadiusKm, home) }
+            if s.mode == .tele { map.hasTele = true }
+        }
+        return map
     }
 
     /// The request a free place of `slot` goes to under the `scarcity` strategy.

@@ -32,6 +32,27 @@ public struct RequestQueue: Sendable {
         count += 1
     }
 
+    /// Adds a request without keeping the order, for a bulk load: inserting a hundred
+    /// thousand requests one by one in order moves gigabytes; `restoreOrder()` sorts once.
+    mutating func append(_ request: CareRequest) {
+        lists[request.spec.profession, default: []].append(RequestQueue.key(for: request))
+        count += 1
+    }
+
+    /// Sorts every list after `append`s (and drops duplicates, as `insert` would have).
+    mutating func restoreOrder() {
+        count = 0
+        for profession in Array(lists.keys) {
+            var list = lists[profession]!
+            list.sort()
+            var unique: [Key] = []
+            unique.reserveCapacity(list.count)
+            for key in list where unique.last != key { unique.append(key) }
+            lists[profession] = unique
+            count += unique.count
+        }
+    }
+
     public mutating func remove(_ request: CareRequest) {
         let key = RequestQueue.key(for: request)
         guard let list = lists[request.spec.profession] else { return }
