@@ -154,15 +154,21 @@ public final class LineServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that sends its commands then shuts down its side (`nc -N`, a script's
+            // shutdown(SHUT_WR)) still gets every reply before the connection closes.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: settings.host, port: settings.port) { channel in self.initialize(channel, tls: nil) }
         listeners.append(tcp)
-        boundPort.withLock { $0 = tcp.channel.localAddress?.port }
-        context.logger.notice("listening", metadata: ["address": "\(settings.host):\(port ?? settings.port)"])
+        let tcpPort = tcp.channel.localAddress?.port
+        context.logger.notice("listening", metadata: ["address": "\(settings.host):\(tcpPort ?? settings.port)"])
         if let tls = settings.tls, let tlsContext {
             let secure = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that sends its commands then shuts down its side (`nc -N`, a script's
+            // shutdown(SHUT_WR)) still gets every reply before the connection closes.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .bind(host: tls.host, port: tls.port) { channel in self.initialize(channel, tls: tlsContext) }
             listeners.append(secure)
             boundTLSPort.withLock { $0 = secure.channel.localAddress?.port }
@@ -176,11 +182,15 @@ public final class LineServer: Sendable {
         if let path = settings.unixPath {
             listeners.append(
                 try await ServerBootstrap(group: group)
+                    .childChannelOption(.allowRemoteHalfClosure, value: true)
                     .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
                         self.initialize(channel, tls: nil)
                     })
             context.logger.notice("listening", metadata: ["unix": "\(path)"])
         }
+        // Published once every listener is bound: whoever waits for the port (tests, the
+        // systemd readiness) then finds them all.
+        boundPort.withLock { $0 = tcpPort }
         let all = listeners
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
@@ -260,6 +270,9 @@ public final class LineServer: Sendable {
                 do {
                     try await withGracefulShutdownHandler {
                         for try await line in inbound {
+                            // Closed under us (a limit, a reset): lines still buffered have
+                            // nobody to answer to; do not run them.
+                            guard channel.isActive else { break }
                             let (reply, action) = await session.handle(line)
                             if let reply { await queue.push(.reply(reply)) }
                             if case .close = action { break }

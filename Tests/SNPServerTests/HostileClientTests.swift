@@ -115,7 +115,7 @@ struct HostileClientTests {
         let closedCount = log.components(separatedBy: "the client does not read its replies").count - 1
         let after = try #require(daemon.memoryKiB())
         var open = -1
-        for _ in 0..<100 {
+        for _ in 0..<400 {
             open = Int(try await good.send("STATS")["connections"] ?? "") ?? -1
             if open == 1 { break }
             try await Task.sleep(for: .milliseconds(50))

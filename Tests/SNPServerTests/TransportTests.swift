@@ -37,6 +37,20 @@ struct TransportTests {
         }
     }
 
+    @Test func aClientThatShutsDownItsSideStillGetsEveryReply() async throws {
+        try await withDaemon { d in
+            let c = try await LineClient.connect(port: d.port)
+            try await c.write("AUTH \(TestDaemon.adminSecret)\nPING\nPRO PUT id=\(rpps(7)) prof=gp name=X lat=47.6 lon=-2.7\nPING")
+            try await c.channel.close(mode: .output)  // like `nc -N` or shutdown(SHUT_WR)
+            #expect(try await c.readReply().isOK)
+            #expect(try await c.readReply().lines == ["OK pong"])
+            #expect(try await c.readReply().isOK, "the change was made and answered")
+            #expect(try await c.readReply().lines == ["OK pong"], "the last line, without its newline, too")
+            #expect(try await c.readLine() == nil, "then the server closes")
+            #expect(try await d.admin().send("PRO GET \(rpps(7))").isOK)
+        }
+    }
+
     @Test func pipelinedCommandsAreAnsweredInOrder() async throws {
         try await withDaemon { d in
             let c = try await d.admin()
