@@ -108,7 +108,10 @@ let package = Package(
         .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
         .testTarget(
             name: "SNPServerTests",
-            dependencies: ["SNPServer", "SNPTesting", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+            dependencies: [
+                "SNPServer", "SNPTesting", "SNPSimulation",  // SNPSimulation: the fuzzer's seeded generator
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .testTarget(name: "SNPReportTests", dependencies: ["SNPReport", "SNPTesting"]),
     ],

@@ -1,6 +1,7 @@
 import Foundation
 import SNPCore
 import SNPProtocol
+import SNPSimulation
 @testable import SNPServer
 import SNPStore
 import Testing
@@ -68,20 +69,8 @@ struct FuzzFailure: Error, CustomStringConvertible {
     var description: String
 }
 
-/// SplitMix64: small, seeded, the same sequence everywhere.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 struct Fuzzer {
-    var rng: SplitMix
+    var rng: SeededRandom
     var engine = MatchingEngine()
     var now = try! RFC3339.parse("2026-11-23T07:00:00Z")
     var stats = FuzzStats()
@@ -98,7 +87,7 @@ struct Fuzzer {
         Principal(name: "cnam", role: .reporter), Principal(name: "pro1", role: .pro, pro: RPPS(trusted: Fuzzer.pros[0])),
     ]
 
-    init(seed: UInt64) { rng = SplitMix(state: seed) }
+    init(seed: UInt64) { rng = SeededRandom(seed: seed, stream: "fuzz") }
 
     mutating func pick<T>(_ xs: [T]) -> T { xs[Int.random(in: 0..<xs.count, using: &rng)] }
     mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
