@@ -44,13 +44,14 @@ func runPhase(
         var pacing = Pacing(startAt: startAt, measureFrom: measureFrom, endAt: endAt, interval: interval)
         // Paced connections take turns rather than all sending at once.
         if let interval { pacing.phase = .nanoseconds(interval.nanoseconds * Int64(c) / Int64(connections)) }
+        let connectionPacing = pacing
         let token = target.token
         _ = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        LoadConnection(script: script, token: token, pacing: pacing, done: done))
+                        LoadConnection(script: script, token: token, pacing: connectionPacing, done: done))
                 }
             }
             .connect(host: target.host, port: target.port).get()
