@@ -71,10 +71,9 @@ public enum ReplyFormat {
     }
 
     /// Numbers as the protocol writes them: fixed decimals, no exponent.
+    /// Exactly printf's `%.Nf`, a value that rounds to zero without its sign (`FixedDecimal`,
+    /// which avoids `String(format:)`'s cost on Linux).
     public static func number(_ x: Double, decimals: Int = 2) -> String {
-        var s = String(format: "%.\(decimals)f", x)
-        // A tiny negative value rounds to "-0.000…": write it without a sign.
-        if s.hasPrefix("-"), s.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { s.removeFirst() }
-        return s
+        FixedDecimal.format(x, decimals: decimals)
     }
 }

@@ -144,10 +144,8 @@ enum CommandHandlers {
             kind: "slot",
             found.map { cand in
                 var f = RecordFields.slot(cand.slot, taken: e.taken(cand.slot.id.number))
-                // FixedDecimal writes what ReplyFormat.number does, without String(format:),
-                // which took a tenth of a search's time (docs/PERFORMANCE.md).
-                f.add("dist_km", FixedDecimal.format(cand.distanceKm, decimals: 2))
-                f.add("cost", FixedDecimal.format(cand.cost, decimals: 3))
+                f.add("dist_km", ReplyFormat.number(cand.distanceKm))
+                f.add("cost", ReplyFormat.number(cand.cost, decimals: 3))
                 return f
             })
     }
