@@ -145,7 +145,13 @@ public final class LineServer: Sendable {
     /// The TLS listener's port, once listening (when TLS is configured).
     public var tlsPort: Int? { boundTLSPort.withLock { $0 } }
 
-    typealias Listener = NIOAsyncChannel<NIOAsyncChannel<InboundLine, ByteBuffer>, Never>
+    /// An accepted connection: its channel, and the count its `PING` fast path reads.
+    struct Accepted: Sendable {
+        let channel: NIOAsyncChannel<InboundLine, ByteBuffer>
+        let inFlight: LinesInFlight
+    }
+
+    typealias Listener = NIOAsyncChannel<Accepted, Never>
 
     public func run() async throws {
         let tlsContext = try settings.tls?.makeContext()
@@ -203,7 +209,7 @@ public final class LineServer: Sendable {
         }
     }
 
-    private func initialize(_ channel: any Channel, tls: NIOSSLContext?) -> EventLoopFuture<NIOAsyncChannel<InboundLine, ByteBuffer>> {
+    private func initialize(_ channel: any Channel, tls: NIOSSLContext?) -> EventLoopFuture<Accepted> {
         channel.eventLoop.makeCompletedFuture {
             let handlers = channel.pipeline.syncOperations
             if let tls {
@@ -212,9 +218,12 @@ public final class LineServer: Sendable {
             try handlers.addHandler(
                 ConnectionGuard(lineTimeout: settings.lineTimeout, writeTimeout: settings.writeTimeout, logger: context.logger))
             try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder()))
-            return try NIOAsyncChannel<InboundLine, ByteBuffer>(
+            let inFlight = LinesInFlight()
+            try handlers.addHandler(PingFastPath(inFlight: inFlight))
+            let wrapped = try NIOAsyncChannel<InboundLine, ByteBuffer>(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(backPressureStrategy: .init(lowWatermark: 8, highWatermark: 64)))
+            return Accepted(channel: wrapped, inFlight: inFlight)
         }
     }
 
@@ -233,7 +242,9 @@ public final class LineServer: Sendable {
     }
 
     /// One connection, from accept to close. Never throws: its errors are its own.
-    private func serve(_ connection: NIOAsyncChannel<InboundLine, ByteBuffer>) async {
+    private func serve(_ accepted: Accepted) async {
+        let connection = accepted.channel
+        let inFlight = accepted.inFlight
         let id = nextID.add(1, ordering: .relaxed).newValue
         let address = connection.channel.remoteAddress?.ipAddress
         if case .refused(let reason) = context.limits.admit(address: address) {
@@ -266,7 +277,7 @@ public final class LineServer: Sendable {
         defer { authTimer.cancel() }
         do {
             try await connection.executeThenClose { inbound, outbound in
-                async let writing: Void = self.write(queue, to: outbound)
+                async let writing: Void = self.write(queue, to: outbound, on: channel, inFlight: inFlight)
                 do {
                     try await withGracefulShutdownHandler {
                         for try await line in inbound {
@@ -274,7 +285,7 @@ public final class LineServer: Sendable {
                             // nobody to answer to; do not run them.
                             guard channel.isActive else { break }
                             let (reply, action) = await session.handle(line)
-                            if let reply { await queue.push(.reply(reply)) }
+                            if let reply { await queue.push(.reply(reply)) } else { inFlight.done() }
                             if case .close = action { break }
                         }
                     } onGracefulShutdown: {
@@ -294,17 +305,22 @@ public final class LineServer: Sendable {
 
     /// Writes replies in order, each once its commit is durable; events go in between
     /// replies, never inside a multi-line one (each item is written whole).
-    private func write(_ queue: ReplyQueue<Outgoing>, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+    private func write(
+        _ queue: ReplyQueue<Outgoing>, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, on channel: any Channel,
+        inFlight: LinesInFlight
+    ) async throws {
         // Once the writer stops (the connection was closed under it, say), nothing more
         // will be taken off the queue: release a reader waiting for room, or it waits forever.
         defer { queue.finish() }
         while let items = await queue.next() {
             var buffer = ByteBuffer()
+            var replies = 0
             for item in items {
                 switch item {
                 case .event(let text):
                     buffer.writeString(text)
                 case .reply(let reply):
+                    replies += 1
                     if let seq = reply.commit, !(await context.service.waitDurable(seq)) {
                         buffer.writeString(ReplyFormat.error(.unavailable("the database is unavailable; nothing was changed, retry")))
                     } else {
@@ -313,6 +329,9 @@ public final class LineServer: Sendable {
                 }
             }
             try await outbound.write(buffer)
+            // Counted down on the event loop, behind the write just handed to it: the PING
+            // fast path never answers ahead of these replies.
+            if replies > 0 { channel.eventLoop.execute { inFlight.done(replies) } }
         }
     }
 }

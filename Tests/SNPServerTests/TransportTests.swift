@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+@testable import SNPServer
 import SNPTesting
 import Testing
 
@@ -102,6 +104,35 @@ struct TransportTests {
             #expect(try await third.readLine() == nil)
             #expect(try await a.send("PING").isOK)
             #expect(try await b.send("PING").isOK)
+        }
+    }
+}
+
+@Suite("PING answered on the event loop")
+struct PingFastPathTests {
+    @Test func onlyTheBareWordIsTakenByTheFastPath() {
+        let yes = ["PING", "ping", "PiNg", "PING\r"]
+        let no = ["PING ", " PING", "PINGS", "PIN", "PING x", "PONG", "P\u{0}NG", "PING\r\r"]
+        for s in yes { #expect(PingFastPath.isBarePing(ByteBuffer(string: s)), "\(s)") }
+        for s in no { #expect(!PingFastPath.isBarePing(ByteBuffer(string: s)), "\(s)") }
+    }
+
+    @Test func pingsNeverOvertakeRepliesStillInFlight() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            try await c.putPro(rpps(1))
+            // Commands that wait for a commit, each followed by PINGs, in one write.
+            var batch = ""
+            for i in 0..<40 {
+                batch += d.slotLine(pro: rpps(1), hours: 2 + Double(i), extra: "ref=o\(i)") + "\nping\r\nPING\n"
+            }
+            try await c.write(batch + "PING x\n")
+            for _ in 0..<40 {
+                #expect(try await c.readReply()["slot"] != nil)
+                #expect(try await c.readReply().lines == ["OK pong"])
+                #expect(try await c.readReply().lines == ["OK pong"])
+            }
+            #expect(try await c.readReply().code == "BAD_REQUEST", "PING with an argument takes the normal path")
         }
     }
 }
