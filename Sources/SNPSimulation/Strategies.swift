@@ -22,9 +22,6 @@ public enum Strategies {
             case "urgent": p.scarcity.urgentPlacesFactor = v
             case "history": p.scarcity.historySeconds = Int(v * 3600)
             case "refresh": p.scarcity.refreshSeconds = Int(v * 60)
-            case "alpha": p.scarcity.shareExponent = v
-            case "sat": p.scarcity.saturation = v
-            case "passes": p.scarcity.passes = Int(v)
             default: return nil
             }
         }

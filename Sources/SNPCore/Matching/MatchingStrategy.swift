@@ -33,19 +33,8 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// A priority-1 request counts its likely places times this: it goes first when it is
     /// as constrained as another, and keeps its turn unless the other is much more so.
     public var urgentPlacesFactor = 0.5
-    /// EXPERIMENT: share(q) = 1 / options^shareExponent.
-    public var shareExponent = 1.0
-    /// EXPERIMENT: when > 0, ρ per place is replaced by k × (1 − e^(−ρ/k)).
-    public var saturation = 0.0
-    /// EXPERIMENT: extra passes discounting contested options in shares.
-    public var passes = 0
 
     public init() {}
-
-    func priceOf(demandPerPlace rho: Double) -> Double {
-        let k = saturation
-        return bidPriceWeight * (k > 0 ? k * (1 - exp(-rho / k)) : rho)
-    }
 }
 
 extension MatchingPolicy {
@@ -139,7 +128,7 @@ extension MatchingEngine {
             guard latest > from else { continue }
             demand += Double(latest - from) / 3600 / spanHours * q.share
         }
-        return policy.scarcity.priceOf(demandPerPlace: demand / Double(places))
+        return policy.scarcity.bidPriceWeight * demand / Double(places)
     }
 
     /// Profession aside (the caller sorts by profession), whether a request like `q` could
@@ -215,37 +204,22 @@ extension MatchingEngine {
                 for o in open where o.start <= horizon && o.reachable(by: q, distanceKm: row[o.practice]) {
                     options += o.places
                 }
-                q.share = 1 / pow(Double(max(1, options)), policy.scarcity.shareExponent)
+                q.share = 1 / Double(max(1, options))
                 samples.append(q)
                 distances.append(row)
             }
-            let latestOffset = Int64(policy.leadSeconds)
-            var rho = [Double](repeating: 0, count: open.count)
-            for pass in 0...policy.scarcity.passes {
-                if pass > 0 {
-                    for i in samples.indices {
-                        let horizon = t + samples[i].withinSeconds
-                        var options = 0.0
-                        for (k, o) in open.enumerated()
-                        where o.places > 0 && o.start <= horizon && o.reachable(by: samples[i], distanceKm: distances[i][o.practice]) {
-                            options += Double(o.places) / max(1, rho[k])
-                        }
-                        samples[i].share = 1 / max(1, options)
-                    }
-                }
-                for (k, o) in open.enumerated() where o.places > 0 {
-                    var demand = 0.0
-                    for (i, q) in samples.enumerated() where o.reachable(by: q, distanceKm: distances[i][o.practice]) {
-                        let from = max(t, o.start - q.withinSeconds)
-                        let latest = o.start - latestOffset
-                        guard latest > from else { continue }
-                        demand += Double(latest - from) / 3600 / book.spanHours * q.share
-                    }
-                    rho[k] = demand / Double(o.places)
-                    book.prices[o.slot] = policy.scarcity.priceOf(demandPerPlace: rho[k])
-                }
-            }
             book.samples[profession] = samples
+            let latestOffset = Int64(policy.leadSeconds)
+            for o in open where o.places > 0 {
+                var demand = 0.0
+                for (i, q) in samples.enumerated() where o.reachable(by: q, distanceKm: distances[i][o.practice]) {
+                    let from = max(t, o.start - q.withinSeconds)
+                    let latest = o.start - latestOffset
+                    guard latest > from else { continue }
+                    demand += Double(latest - from) / 3600 / book.spanHours * q.share
+                }
+                book.prices[o.slot] = policy.scarcity.bidPriceWeight * demand / Double(o.places)
+            }
         }
         bidPrices = book
     }
