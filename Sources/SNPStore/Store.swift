@@ -200,26 +200,23 @@ public final class Store: Sendable {
     /// How long a commit may wait for the database before its commands answer `UNAVAILABLE`.
     public var commitTimeout: Duration { .seconds(5) }
 
+    /// One statement, its own transaction (`snpd_commit`, sql/006_commit_function.sql):
+    /// one round trip per group commit instead of six.
     private func write(_ pros: String?, _ slots: String?, _ requests: String?, audit: String?, epoch: Int64?) async throws {
-            try await client.withTransaction(logger: logger) { conn in
-                if let epoch {
-                    // FOR SHARE: a daemon taking over waits for this commit, then bumps the epoch.
-                    var current: Int64 = -1
-                    for try await e in try await conn.query("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE", logger: self.logger)
-                        .decode(Int64.self)
-                    {
-                        current = e
-                    }
-                    guard current == epoch else {
-                        throw LeadershipLost(description: "another snpd leads this database now (epoch \(current), ours \(epoch))")
-                    }
-                }
-                if let pros { try await conn.query(Self.upsertProfessionals(pros), logger: self.logger) }
-                if let slots { try await conn.query(Self.upsertSlots(slots), logger: self.logger) }
-                if let requests { try await conn.query(Self.upsertRequests(requests), logger: self.logger) }
-                if let audit { try await conn.query(Self.insertAudit(audit), logger: self.logger) }
-            }
+        do {
+            let rows = try await client.query(
+                "SELECT snpd_commit(\(epoch), \(pros)::text::jsonb, \(slots)::text::jsonb, \(requests)::text::jsonb, \(audit)::text::jsonb)",
+                logger: logger)
+            // Drained to the end: a SELECT's error (a stale epoch, a constraint at commit)
+            // arrives with its rows, after `query` has returned.
+            for try await _ in rows {}
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Store.staleEpochState {
+            throw LeadershipLost(description: error.serverInfo?[.message] ?? "another snpd leads this database now")
+        }
     }
+
+    /// What `snpd_commit` raises when another daemon has taken the lead.
+    static let staleEpochState = "SN001"
 
     /// Whether the database answers a trivial query within `limit`.
     public func ping(limit: Duration = .seconds(2)) async -> Bool {
@@ -241,59 +238,6 @@ public final class Store: Sendable {
             return .internal("the database refused the change (\(state): \(p.serverInfo?[.message] ?? "?")); nothing was changed")
         }
         return .unavailable("the database is unreachable; nothing was changed, retry")
-    }
-
-    static func insertAudit(_ json: String) -> PostgresQuery {
-        """
-        INSERT INTO audit_log (at, token, command, objects)
-        SELECT to_timestamp(at), token, command, objects
-        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(at float8, token text, command text, objects text[])
-        """
-    }
-
-    static func upsertProfessionals(_ json: String) -> PostgresQuery {
-        """
-        INSERT INTO professionals (rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at)
-        SELECT rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, to_timestamp(updated_at)
-        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(rpps text, profession text, name text, lat float8, lon float8,
-            home_radius_km float8, weekly_cap int, territory text, active bool, updated_at float8)
-        ON CONFLICT (rpps) DO UPDATE SET profession = EXCLUDED.profession, name = EXCLUDED.name, lat = EXCLUDED.lat,
-            lon = EXCLUDED.lon, home_radius_km = EXCLUDED.home_radius_km, weekly_cap = EXCLUDED.weekly_cap,
-            territory = EXCLUDED.territory, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at
-        """
-    }
-
-    static func upsertSlots(_ json: String) -> PostgresQuery {
-        """
-        INSERT INTO slots (id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at)
-        SELECT id, pro, profession, to_timestamp(starts_at), to_timestamp(ends_at), mode, capacity, ref,
-            to_timestamp(created_at), to_timestamp(withdrawn_at)
-        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(id bigint, pro text, profession text, starts_at float8,
-            ends_at float8, mode text, capacity int, ref text, created_at float8, withdrawn_at float8)
-        ON CONFLICT (id) DO UPDATE SET withdrawn_at = EXCLUDED.withdrawn_at
-        """
-    }
-
-    static func upsertRequests(_ json: String) -> PostgresQuery {
-        """
-        INSERT INTO requests (id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s,
-            wanted_slot, created_at, deadline, state, slot_id, pro, slot_start, slot_end, slot_mode, distance_km, cost,
-            matched_at, hold_until, booked_at, declined, reason, closed_at, updated_at)
-        SELECT id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s, wanted_slot,
-            to_timestamp(created_at), to_timestamp(deadline), state, slot_id, pro, to_timestamp(slot_start),
-            to_timestamp(slot_end), slot_mode, distance_km, cost, to_timestamp(matched_at), to_timestamp(hold_until),
-            to_timestamp(booked_at), declined, reason, to_timestamp(closed_at), to_timestamp(updated_at)
-        FROM jsonb_to_recordset(\(json)::text::jsonb) AS r(id bigint, ref text, owner text, profession text,
-            priority smallint, modes text, lat float8, lon float8, within_s int, radius_km float8, hold_s int,
-            wanted_slot bigint, created_at float8, deadline float8, state text, slot_id bigint, pro text,
-            slot_start float8, slot_end float8, slot_mode text, distance_km float8, cost float8, matched_at float8,
-            hold_until float8, booked_at float8, declined bigint[], reason text, closed_at float8, updated_at float8)
-        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, slot_id = EXCLUDED.slot_id, pro = EXCLUDED.pro,
-            slot_start = EXCLUDED.slot_start, slot_end = EXCLUDED.slot_end, slot_mode = EXCLUDED.slot_mode,
-            distance_km = EXCLUDED.distance_km, cost = EXCLUDED.cost, matched_at = EXCLUDED.matched_at,
-            hold_until = EXCLUDED.hold_until, booked_at = EXCLUDED.booked_at, declined = EXCLUDED.declined,
-            reason = EXCLUDED.reason, closed_at = EXCLUDED.closed_at, updated_at = EXCLUDED.updated_at
-        """
     }
 }
 

@@ -187,6 +187,31 @@ struct DurabilityTests {
 
 @Suite("Leadership (§4.4): one daemon serves a database, a standby takes over")
 struct LeadershipTests {
+    /// Fencing: a daemon whose epoch is no longer the database's (another took over while
+    /// it did not notice) cannot write: its change is not acknowledged, leaves no trace, and
+    /// the daemon stops.
+    @Test(.timeLimit(.minutes(1)))
+    func aLeaderWithAStaleEpochCannotWrite() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let d = try await TestDaemon.start(database: db)
+        let admin = try await d.admin()
+        try await admin.putPro(rpps(1))
+        try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))
+        try await TestPostgres.withStore(db) { store in
+            try await store.client.query("UPDATE leadership SET epoch = epoch + 1 WHERE id = 1")
+        }
+        // Never OK: UNAVAILABLE, or the connection closed as the fenced daemon stops.
+        let refused = try? await admin.send(d.slotLine(pro: rpps(1), hours: 5))
+        #expect(refused == nil || refused?.code == "UNAVAILABLE", "\(String(describing: refused))")
+        let slots = try await TestPostgres.withStore(db) { store in
+            var n = 0
+            for try await c in try await store.client.query("SELECT count(*)::int FROM slots").decode(Int.self) { n = c }
+            return n
+        }
+        #expect(slots == 1, "the fenced change left no trace")
+        await d.stop()
+    }
+
     @Test func secondDaemonWaitsAsStandbyAndTakesOverWithTheFullState() async throws {
         let db = try await TestPostgres.freshDatabase()
         let clock = TestClock()
