@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SNPSimulation
 import SNPCore
 
 /// `snpd-bench dataset`: the SQL that preloads a territory straight into PostgreSQL
@@ -41,7 +42,7 @@ struct DatasetCommand: ParsableCommand {
     private func writeSlots(_ t: Territory, now: Int64, _ out: inout SQLOutput) {
         out.line(
             "COPY slots (id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at) FROM stdin;")
-        var rng = SplitMix64(seed: 0x5107)
+        var rng = SeededRandom(seed: 0x5107)
         for (p, pro) in t.pros.enumerated() {
             for n in t.slotsOf(p) {
                 let k = n - p * Territory.slotsPerPro
@@ -62,7 +63,7 @@ struct DatasetCommand: ParsableCommand {
         out.line(
             "COPY requests (id, ref, owner, profession, priority, modes, lat, lon, within_s, created_at, deadline, state, updated_at) FROM stdin;"
         )
-        var rng = SplitMix64(seed: 0x9E0E)
+        var rng = SeededRandom(seed: 0x9E0E)
         let within: Int64 = 48 * 3600
         for i in 1...queued {
             let created = now - Int64(rng.below(6 * 3600))

@@ -1,4 +1,5 @@
 import Foundation
+import SNPSimulation
 import SNPCore
 
 /// A synthetic country of volunteers, the same for a given size and seed, so that the
@@ -39,7 +40,7 @@ final class Territory: Sendable {
     init(slots: Int, seed: UInt64, base: Int64) {
         slotCount = slots
         self.base = base
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let count = max(1, (slots + Territory.slotsPerPro - 1) / Territory.slotsPerPro)
         pros = (0..<count).map { i in
             Pro(
@@ -69,7 +70,7 @@ final class Territory: Sendable {
         return body + String(key)
     }
 
-    static func profession(_ rng: inout SplitMix64) -> Profession {
+    static func profession(_ rng: inout SeededRandom) -> Profession {
         var pick = rng.below(100)
         for (profession, share) in professions {
             if pick < share { return profession }
@@ -79,24 +80,10 @@ final class Territory: Sendable {
     }
 }
 
-/// A small, fast, seedable generator (Steele, Lea, Flood 2014): the benchmark must be
-/// reproducible, and `SystemRandomNumberGenerator` is neither seedable nor cheap.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// The benchmark must be reproducible, and `SystemRandomNumberGenerator` is neither
+/// seedable nor cheap: it draws from the simulator's SeededRandom (`SeededRandom`).
+extension SeededRandom {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
-    mutating func uniform(_ range: ClosedRange<Double>) -> Double {
-        range.lowerBound + Double(next() >> 11) / Double(1 << 53) * (range.upperBound - range.lowerBound)
-    }
+    mutating func uniform(_ range: ClosedRange<Double>) -> Double { uniform(range.lowerBound, range.upperBound) }
 }

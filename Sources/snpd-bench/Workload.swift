@@ -1,4 +1,5 @@
 import Foundation
+import SNPSimulation
 import SNPCore
 
 /// The commands the benchmark measures, one histogram each.
@@ -54,7 +55,7 @@ struct CommandScript {
     let connections: Int
     /// Makes refs unique across runs against the same database.
     let runTag: String
-    private var rng: SplitMix64
+    private var rng: SeededRandom
     private var counter = 0
     private var held: [String] = []
     private var booked: [String] = []
@@ -68,7 +69,7 @@ struct CommandScript {
         self.connection = connection
         self.connections = connections
         self.runTag = runTag
-        rng = SplitMix64(seed: seed &+ UInt64(connection) &* 0x1000_0001)
+        rng = SeededRandom(seed: seed &+ UInt64(connection) &* 0x1000_0001)
     }
 
     mutating func next(now: Int64) -> BenchCommand {
