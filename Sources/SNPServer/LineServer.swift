@@ -17,8 +17,9 @@ public struct ListenerSettings: Sendable {
     public var unixPath: String?
     /// Beyond this, new connections get `ERR BUSY` and are closed.
     public var maxConnections = 1_024
-    /// Beyond this many from one IP address, its new connections get `ERR BUSY`.
-    public var maxConnectionsPerAddress = 256
+    /// Beyond this many from one IP address, its new connections get `ERR BUSY`: half of
+    /// all places, so that one host (a local proxy, a looping client) never takes them all.
+    public var maxConnectionsPerAddress = 512
     /// A connection that has not authenticated by then is closed.
     public var authTimeout: Duration = .seconds(30)
     /// Replies a connection may have waiting before its reader stops reading.
