@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "snpd-bench",
             dependencies: [
-                "SNPCore", "SNPProtocol", "SNPSimulation",  // SNPSimulation: its seeded generator
+                "SNPCore", "SNPProtocol", "SNPSimulation", "SNPTesting",  // its seeded generator; a free port
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -37,14 +37,20 @@ public struct ReportBuilder: Sendable {
             sas_week_counts: weeks, delay_distribution: Report.delayDistribution(requests), history: [])
     }
 
+    /// The territory of the professional nearest to the request `r` (SQL, a scalar
+    /// subquery): what a request counts in, for the report and for the retention job
+    /// that freezes it before blurring the location.
+    static let nearestTerritory = """
+        (SELECT p.territory FROM professionals p
+         ORDER BY (p.lat - r.lat)^2 + ((p.lon - r.lon) * cos(radians(r.lat)))^2, p.rpps
+         LIMIT 1)
+        """
+
     func requestFacts(_ period: ReportPeriod) async throws -> [RequestFact] {
         let rows = try await store.client.query(
             """
             SELECT r.profession, r.state, r.created_at, r.booked_at, r.slot_start, r.slot_mode, r.distance_km,
-                   COALESCE(r.territory,
-                            (SELECT p.territory FROM professionals p
-                             ORDER BY (p.lat - r.lat)^2 + ((p.lon - r.lon) * cos(radians(r.lat)))^2, p.rpps
-                             LIMIT 1), 'none')
+                   COALESCE(r.territory, \(unescaped: ReportBuilder.nearestTerritory), 'none')
             FROM requests r
             WHERE r.created_at >= \(period.start) AND r.created_at < \(period.end)
             """)

@@ -39,9 +39,7 @@ public struct Retention: Sendable {
         let rows = try await store.client.query(
             """
             UPDATE requests r
-            SET territory = COALESCE((SELECT p.territory FROM professionals p
-                                      ORDER BY (p.lat - r.lat)^2 + ((p.lon - r.lon) * cos(radians(r.lat)))^2, p.rpps
-                                      LIMIT 1), 'none'),
+            SET territory = COALESCE(\(unescaped: ReportBuilder.nearestTerritory), 'none'),
                 lat = round(r.lat / \(step)) * \(step),
                 lon = round(r.lon / \(step)) * \(step),
                 location_blurred_at = \(now)

@@ -157,25 +157,13 @@ public final class LineServer: Sendable {
     public func run() async throws {
         let tlsContext = try settings.tls?.makeContext()
         var listeners: [Listener] = []
-        let tcp = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // A client that sends its commands then shuts down its side (`nc -N`, a script's
-            // shutdown(SHUT_WR)) still gets every reply before the connection closes.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let tcp = try await tcpBootstrap()
             .bind(host: settings.host, port: settings.port) { channel in self.initialize(channel, tls: nil) }
         listeners.append(tcp)
         let tcpPort = tcp.channel.localAddress?.port
         context.logger.notice("listening", metadata: ["address": "\(settings.host):\(tcpPort ?? settings.port)"])
         if let tls = settings.tls, let tlsContext {
-            let secure = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // A client that sends its commands then shuts down its side (`nc -N`, a script's
-            // shutdown(SHUT_WR)) still gets every reply before the connection closes.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            let secure = try await tcpBootstrap()
                 .bind(host: tls.host, port: tls.port) { channel in self.initialize(channel, tls: tlsContext) }
             listeners.append(secure)
             boundTLSPort.withLock { $0 = secure.channel.localAddress?.port }
@@ -208,6 +196,17 @@ public final class LineServer: Sendable {
             self.context.logger.notice("stopping: no new connections")
             for listener in all { listener.channel.close(promise: nil) }
         }
+    }
+
+    /// The options of both TCP listeners, plain and TLS.
+    private func tcpBootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that sends its commands then shuts down its side (`nc -N`, a script's
+            // shutdown(SHUT_WR)) still gets every reply before the connection closes.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 
     private func initialize(_ channel: any Channel, tls: NIOSSLContext?) -> EventLoopFuture<Accepted> {

@@ -108,7 +108,8 @@ public final class DaemonProcess: @unchecked Sendable {
         return p.terminationStatus
     }
 
-    static func freePort() throws -> Int {
+    /// A loopback TCP port nobody listens on now (also used by `snpd-bench`).
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()

@@ -83,20 +83,4 @@ final class DaemonUnderTest: Sendable {
         let n = read(fd, &reply, reply.count)
         return n > 0 && String(decoding: reply[..<n], as: UTF8.self).hasPrefix("OK pong")
     }
-
-    /// A TCP port nobody listens on now, for a daemon we start.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw BenchError("no free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 }

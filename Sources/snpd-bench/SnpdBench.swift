@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOPosix
+import SNPTesting
 
 /// snpd-bench: measures snpd against the targets of docs/PERFORMANCE.md, with PostgreSQL
 /// (`pgbench`) and Redis (`redis-benchmark`) measured in the same run as yardsticks.
@@ -50,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
         if let snpd {
             guard let databaseURL else { throw ValidationError("--snpd needs --database-url") }
             daemon = try DaemonUnderTest(
-                executable: snpd, port: try DaemonUnderTest.freePort(), databaseURL: databaseURL, adminToken: token)
+                executable: snpd, port: try DaemonProcess.freePort(), databaseURL: databaseURL, adminToken: token)
         } else {
             daemon = DaemonUnderTest(attachedTo: pid, port: port)
         }

@@ -59,13 +59,7 @@ struct HostileClientTests {
                 let c = try await LineClient.connect(port: d.port, from: "127.0.0.3")
                 await c.close()
             }
-            var open = 0
-            for _ in 0..<100 {
-                open = Int(try await other.send("STATS")["connections"] ?? "") ?? -1
-                if open == 1 { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(open == 1, "only the admin's connection is left")
+            #expect(try await openConnections(seenBy: other, settlingOn: 1) == 1, "only the admin's connection is left")
         }
     }
 
@@ -114,12 +108,7 @@ struct HostileClientTests {
         }
         let closedCount = log.components(separatedBy: "the client does not read its replies").count - 1
         let after = try #require(daemon.memoryKiB())
-        var open = -1
-        for _ in 0..<400 {
-            open = Int(try await good.send("STATS")["connections"] ?? "") ?? -1
-            if open == 1 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let open = try await openConnections(seenBy: good, settlingOn: 1)
         for g in greedy { g.close() }
         await good.close()
         _ = daemon.terminate()
@@ -131,6 +120,18 @@ struct HostileClientTests {
         #expect(open == 1)
         #expect(after.peak - before.resident < 128 * 1024, "memory stays bounded")
     }
+}
+
+/// The daemon's open connections (`STATS`), asked until they come down to `expected` or
+/// 20 s pass (closing is asynchronous); the last count seen.
+func openConnections(seenBy client: LineClient, settlingOn expected: Int) async throws -> Int {
+    var open = -1
+    for _ in 0..<400 {
+        open = Int(try await client.send("STATS")["connections"] ?? "") ?? -1
+        if open == expected { break }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return open
 }
 
 /// A client that writes and never reads: a plain socket, written without blocking.
