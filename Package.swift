@@ -104,7 +104,7 @@ let package = Package(
         .target(name: "SNPSimulation", dependencies: ["SNPCore"]),
         .executableTarget(name: "snp-sim", dependencies: ["SNPCore", "SNPSimulation"]),
         .testTarget(name: "SNPSimulationTests", dependencies: ["SNPCore", "SNPSimulation"]),
-        .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore"]),
+        .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore", "SNPSimulation"]),  // SNPSimulation: seeded generator
         .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
         .testTarget(
             name: "SNPServerTests",

@@ -13,18 +13,30 @@ struct CommandContext: Sendable {
 }
 
 typealias CommandHandler = @Sendable (inout MatchingEngine, CommandContext) throws(SNPError) -> String
+/// A command that only reads: it can run outside the service's actor (`MatchingService.read`).
+typealias ReadHandler = @Sendable (MatchingEngine, CommandContext) throws(SNPError) -> String
 
 /// The handlers of the commands that touch the engine, one per row of `CommandTable`.
 /// The table has already checked the arguments' names and the role; a handler reads the
 /// values, checks the object-level rights (a pro's own slots, a regulator's own requests)
 /// and calls the engine. Session commands (`AUTH`, `WATCH`…) live in `Session`.
 enum CommandHandlers {
-    static let table: [CommandName: CommandHandler] = [
-        .proPut: proPut, .proGet: proGet, .proList: proList, .proOff: proOff,
-        .slotAdd: slotAdd, .slotDel: slotDel, .slotList: slotList, .slotFind: slotFind,
-        .reqAdd: reqAdd, .reqConfirm: reqConfirm, .reqDecline: reqDecline, .reqCancel: reqCancel,
-        .reqOutcome: reqOutcome, .reqGet: reqGet, .reqList: reqList, .stats: stats,
+    /// The commands that only read the engine.
+    static let reads: [CommandName: ReadHandler] = [
+        .proGet: proGet, .proList: proList, .slotList: slotList, .slotFind: slotFind,
+        .reqGet: reqGet, .reqList: reqList, .stats: stats,
     ]
+
+    /// Every command, as the service's actor runs them: the reads, and those that change state.
+    static let table: [CommandName: CommandHandler] = [
+        .proPut: proPut, .proOff: proOff, .slotAdd: slotAdd, .slotDel: slotDel,
+        .reqAdd: reqAdd, .reqConfirm: reqConfirm, .reqDecline: reqDecline, .reqCancel: reqCancel,
+        .reqOutcome: reqOutcome,
+    ].merging(reads.mapValues(asCommand)) { change, _ in change }
+
+    private static func asCommand(_ read: @escaping ReadHandler) -> CommandHandler {
+        { (e: inout MatchingEngine, c: CommandContext) throws(SNPError) -> String in try read(e, c) }
+    }
 
     // MARK: Rights on objects
 
@@ -76,14 +88,14 @@ enum CommandHandlers {
         return ReplyFormat.ok(Fields([("pro", draft.rpps.value)]))
     }
 
-    static func proGet(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+    static func proGet(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let rpps = try RPPS(validating: c.args.positional[0])
         try checkOwnPro(rpps, c)
         guard let p = e.professional(rpps) else { throw .notFound("no professional \(rpps)") }
         return ReplyFormat.ok(RecordFields.professional(p, policy: e.policy))
     }
 
-    static func proList(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+    static func proList(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let pros = e.listProfessionals(
             profession: try c.args.choice("prof", Profession.self), territory: try c.args.text("territory", maxLength: 64))
         return ReplyFormat.list(
@@ -121,7 +133,7 @@ enum CommandHandlers {
         return ReplyFormat.ok(Fields([("slot", id.description), ("state", "withdrawn"), ("requeued", String(moved.count))]))
     }
 
-    static func slotList(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+    static func slotList(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let a = c.args
         let pro = try a.rpps("pro") ?? (c.principal.role == .pro ? c.principal.pro : nil)
         if let pro { try checkOwnPro(pro, c) }
@@ -131,7 +143,7 @@ enum CommandHandlers {
         return ReplyFormat.list(kind: "slot", slots.map { RecordFields.slot($0, taken: e.taken($0.id.number)) })
     }
 
-    static func slotFind(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+    static func slotFind(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let a = c.args
         let within = try withinSeconds(a, e.policy)
         let need = MatchNeed(
@@ -200,7 +212,7 @@ enum CommandHandlers {
         return ReplyFormat.ok(RecordFields.outcome(r, rank: nil))
     }
 
-    static func reqGet(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+    static func reqGet(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let r: CareRequest
         switch (c.args.positional.first, try c.args.text("ref", maxLength: 100)) {
         case (.some, nil):
@@ -214,7 +226,7 @@ enum CommandHandlers {
         return ReplyFormat.ok(RecordFields.request(r, rank: e.rank(of: r)))
     }
 
-    static func reqList(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+    static func reqList(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let principal = c.principal
         let list = e.listRequests(
             state: try c.args.choice("state", RequestState.self), since: try c.args.time("since"),
@@ -224,7 +236,7 @@ enum CommandHandlers {
             kind: "req", list.map { RecordFields.listItem(id: $0.id.description, RecordFields.request($0, rank: e.rank(of: $0))) })
     }
 
-    static func stats(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+    static func stats(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let s = e.stats(now: c.now)
         return ReplyFormat.ok(
             Fields([

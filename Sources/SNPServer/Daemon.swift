@@ -28,7 +28,7 @@ public final class Daemon: Service, Sendable {
         while server.port == nil && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let (open, queued) = await service.stats
+        let (open, queued) = service.stats
         systemd.notify("READY=1\nSTATUS=serving on \(settings.listener.host):\(server.port ?? 0), \(open) open slots, \(queued) queued")
         await withGracefulShutdownHandler {
             guard let interval = systemd.watchdogInterval else {

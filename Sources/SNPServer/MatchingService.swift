@@ -3,6 +3,7 @@ import Logging
 import SNPCore
 import SNPProtocol
 import SNPStore
+import Synchronization
 
 /// A reply computed by the engine, to be written once the change it rests on is durable.
 public struct PendingReply: Sendable {
@@ -19,15 +20,17 @@ public struct PendingReply: Sendable {
 
 /// The engine, its store, and the group commit between them.
 ///
-/// Commands run one at a time on this actor, against memory, so each sees the effects of
-/// the ones before. Their changes are queued and written by a single flush loop: while one
+/// Commands that change state run one at a time on this actor, against memory, so each
+/// sees the effects of the ones before. Read-only commands run in the caller's task
+/// (`read`), in parallel with each other, under the engine cell's read lock. Their changes are queued and written by a single flush loop: while one
 /// transaction is in flight, new changes accumulate and go together in the next one, so
 /// one WAL flush serves many commands (group commit). A reply leaves only once its commit
 /// is durable (§3.3). If a commit fails, every change not yet durable is undone in memory,
 /// their commands answer `UNAVAILABLE`, changes are refused until the database answers
 /// again, and the engine is then reloaded from the database, the source of truth.
 public actor MatchingService {
-    public private(set) var engine: MatchingEngine
+    /// The engine: changed here only, read by `read` from any task.
+    let cell: EngineCell
     let store: Store
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -47,6 +50,8 @@ public actor MatchingService {
     private var flushing = false
     private var lastSeq: UInt64 = 0
     private var resolvedThrough: UInt64 = 0
+    /// `resolvedThrough`, for readers outside the actor.
+    private let resolvedForReaders = Atomic<UInt64>(0)
     private var failedRanges: [ClosedRange<UInt64>] = []
     private var waiters: [UInt64: [CheckedContinuation<Bool, Never>]] = [:]
 
@@ -58,7 +63,7 @@ public actor MatchingService {
         policy: MatchingPolicy, store: Store, events: EventHub, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.engine = MatchingEngine(policy: policy)
+        self.cell = EngineCell(MatchingEngine(policy: policy))
         self.store = store
         self.events = events
         self.logger = logger
@@ -70,14 +75,16 @@ public actor MatchingService {
     /// (holds and deadlines that lapsed while the daemon was down).
     public func load() async throws {
         let (pros, slots, requests) = try await store.loadAll()
-        var fresh = MatchingEngine(policy: engine.policy)
+        let policy = cell.read { engine, _ in engine.policy }
+        var fresh = MatchingEngine(policy: policy)
         fresh.restore(professionals: pros, slots: slots, requests: requests)
-        engine = fresh
+        let (open, queued) = (fresh.openSlotCount, fresh.queuedCount)
+        cell.write { engine, _ in engine = fresh }
         logger.info(
             "state loaded",
             metadata: [
                 "professionals": "\(pros.count)", "slots": "\(slots.count)", "requests": "\(requests.count)",
-                "open_slots": "\(engine.openSlotCount)", "queued": "\(engine.queuedCount)",
+                "open_slots": "\(open)", "queued": "\(queued)",
             ])
         tick()
     }
@@ -96,21 +103,48 @@ public actor MatchingService {
         }
         let now = clock()
         tick(now: now)
-        let context = CommandContext(
+        let context = self.context(principal, args, now: now, connections: connections)
+        return cell.write { engine, latestCommit in
+            let text: String
+            do throws(SNPError) {
+                text = try handler(&engine, context)
+            } catch {
+                // A failed command changes nothing, even if it got halfway.
+                engine.undo(engine.takeJournal())
+                return PendingReply(text: ReplyFormat.error(error), commit: readFence(latestCommit))
+            }
+            let changes = engine.takeJournal()
+            guard !changes.isEmpty else { return PendingReply(text: text, commit: readFence(latestCommit)) }
+            let audit = AuditEntry(at: now, token: principal.name, command: spec.words, changes: changes)
+            latestCommit = enqueue(changes, origin: origin, audit: audit)
+            return PendingReply(text: text, commit: latestCommit)
+        }
+    }
+
+    /// Runs a read-only command in the caller's task, in parallel with other reads and
+    /// without waiting for the actor. `nil` when the command is not a read, or when time has
+    /// made something due that a read must not miss (a lapsed hold, a passed deadline, bid
+    /// prices to refresh): the caller then goes through `execute`, which applies it first.
+    public nonisolated func read(
+        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, connections: Int
+    ) -> PendingReply? {
+        guard let handler = CommandHandlers.reads[spec.name] else { return nil }
+        let now = clock()
+        let context = self.context(principal, args, now: now, connections: connections)
+        return cell.read { engine, latestCommit -> PendingReply? in
+            guard !engine.hasDueWork(at: now) else { return nil }
+            do throws(SNPError) {
+                return PendingReply(text: try handler(engine, context), commit: readFence(latestCommit))
+            } catch {
+                return PendingReply(text: ReplyFormat.error(error), commit: readFence(latestCommit))
+            }
+        }
+    }
+
+    private nonisolated func context(_ principal: Principal, _ args: Arguments, now: Date, connections: Int) -> CommandContext {
+        CommandContext(
             principal: principal, args: args, now: now, connections: connections,
             uptimeSeconds: Int(now.timeIntervalSince(startedAt)))
-        let text: String
-        do {
-            text = try handler(&engine, context)
-        } catch {
-            // A failed command changes nothing, even if it got halfway.
-            engine.undo(engine.takeJournal())
-            return PendingReply(text: ReplyFormat.error(error), commit: readFence)
-        }
-        let changes = engine.takeJournal()
-        guard !changes.isEmpty else { return PendingReply(text: text, commit: readFence) }
-        let audit = AuditEntry(at: now, token: principal.name, command: spec.words, changes: changes)
-        return PendingReply(text: text, commit: enqueue(changes, origin: origin, audit: audit))
     }
 
     /// Applies what time has made due; called before every command and once a second.
@@ -118,16 +152,21 @@ public actor MatchingService {
 
     private func tick(now: Date) {
         guard !databaseDown else { return }
-        engine.tick(now: now)
-        let changes = engine.takeJournal()
-        if !changes.isEmpty {
-            _ = enqueue(changes, origin: nil, audit: AuditEntry(at: now, token: "snpd", command: "TIME", changes: changes))
+        cell.write { engine, latestCommit in
+            engine.tick(now: now)
+            let changes = engine.takeJournal()
+            if !changes.isEmpty {
+                latestCommit = enqueue(
+                    changes, origin: nil, audit: AuditEntry(at: now, token: "snpd", command: "TIME", changes: changes))
+            }
         }
     }
 
     /// A read waits for the latest change it may have seen to be durable, so that nobody
     /// reads a booking that a failed commit then takes back.
-    private var readFence: UInt64? { lastSeq > resolvedThrough ? lastSeq : nil }
+    private nonisolated func readFence(_ latestCommit: UInt64) -> UInt64? {
+        latestCommit > resolvedForReaders.load(ordering: .acquiring) ? latestCommit : nil
+    }
 
     // MARK: Group commit
 
@@ -156,7 +195,12 @@ public actor MatchingService {
                 let lost = inFlight + pending
                 inFlight = []
                 pending = []
-                engine.undo(lost.flatMap(\.changes))
+                let through = lastSeq
+                cell.write { engine, _ in
+                    engine.undo(lost.flatMap(\.changes))
+                    // Before any reader sees the undone state: its reads need not wait.
+                    resolvedForReaders.store(through, ordering: .releasing)
+                }
                 logger.error(
                     "commit failed; changes refused until the database answers",
                     metadata: ["error": "\(error.message)", "commands": "\(lost.count)"])
@@ -175,6 +219,7 @@ public actor MatchingService {
             for w in waiters.removeValue(forKey: s) ?? [] { w.resume(returning: ok) }
         }
         resolvedThrough = max(resolvedThrough, seq)
+        resolvedForReaders.store(resolvedThrough, ordering: .releasing)
     }
 
     /// Waits until commit `seq` is resolved; true if durable, false if it failed.
@@ -218,5 +263,5 @@ public actor MatchingService {
         if lastSeq > resolvedThrough { _ = await waitDurable(lastSeq) }
     }
 
-    public var stats: (open: Int, queued: Int) { (engine.openSlotCount, engine.queuedCount) }
+    public nonisolated var stats: (open: Int, queued: Int) { cell.read { engine, _ in (engine.openSlotCount, engine.queuedCount) } }
 }

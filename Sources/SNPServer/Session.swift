@@ -61,6 +61,10 @@ final class Session {
                 events.watch(id, as: principal, deliver: deliverEvent)
                 return (PendingReply(text: "OK watching\n"), .keepOpen)
             }
+            // Reads run here, in parallel; changes (and reads that find time-due work) on the actor.
+            if let reply = server.service.read(spec, args, as: principal, connections: server.connectionCount()) {
+                return (reply, .keepOpen)
+            }
             let reply = await server.service.execute(
                 spec, args, as: principal, from: id, connections: server.connectionCount())
             return (reply, .keepOpen)

@@ -183,8 +183,13 @@ public final class Store: Sendable {
         let batch = RecordBatch(changes)
         guard !batch.isEmpty else { return }
         do {
-            let (pros, slots, requests) = try batch.json()
-            let auditJSON = audit.isEmpty ? nil : String(decoding: try JSONEncoder().encode(audit), as: UTF8.self)
+            let (pros, slots, requests) = batch.json()
+            let auditJSON = JSONRows.array(audit) { entry, row in
+                row.field("at", entry.at)
+                row.field("token", entry.token)
+                row.field("command", entry.command)
+                row.field("objects", entry.objects)
+            }
             let epoch = fence.withLock { $0 }
             try await withTimeout(commitTimeout) {
                 try await self.write(pros, slots, requests, audit: auditJSON, epoch: epoch)
@@ -242,7 +247,7 @@ public final class Store: Sendable {
 }
 
 /// One line of the audit trail: who changed what, and when (ids only, no patient data).
-public struct AuditEntry: Encodable, Sendable {
+public struct AuditEntry: Sendable {
     public var at: Double
     public var token: String
     public var command: String

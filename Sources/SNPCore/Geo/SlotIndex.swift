@@ -12,7 +12,11 @@ public struct SlotIndex: Sendable {
     public struct Entry: Sendable, Comparable {
         public var start: Int64
         public var slot: Int64
+        /// Where the slot's practice is, so that a search can bound a slot's distance term
+        /// without looking the slot up.
+        public var location: GeoPoint
         public static func < (a: Entry, b: Entry) -> Bool { (a.start, a.slot) < (b.start, b.slot) }
+        public static func == (a: Entry, b: Entry) -> Bool { a.start == b.start && a.slot == b.slot }
     }
 
     struct BucketKey: Hashable, Sendable {
@@ -40,7 +44,7 @@ public struct SlotIndex: Sendable {
     }
 
     /// Where each indexed slot is filed, so that it can be removed or moved by id alone.
-    private var placement: [Int64: (key: BucketKey, start: Int64)] = [:]
+    private var placement: [Int64: (key: BucketKey, start: Int64, location: GeoPoint)] = [:]
 
     public var count: Int { placement.count }
 
@@ -50,18 +54,18 @@ public struct SlotIndex: Sendable {
     public mutating func insert(slot: SlotID, start: Int64, profession: Profession, mode: SlotMode, at point: GeoPoint) {
         let key = SlotIndex.key(profession: profession, mode: mode, at: point)
         if let current = placement[slot.number] {
-            if current.key == key && current.start == start { return }
+            if current.key == key && current.start == start && current.location == point { return }
             remove(slot: slot)
         }
-        let entry = Entry(start: start, slot: slot.number)
+        let entry = Entry(start: start, slot: slot.number, location: point)
         let i = SlotIndex.lowerBound(buckets[key] ?? [], entry)
         buckets[key, default: []].insert(entry, at: i)
-        placement[slot.number] = (key, start)
+        placement[slot.number] = (key, start, point)
     }
 
     public mutating func remove(slot: SlotID) {
-        guard let (key, start) = placement.removeValue(forKey: slot.number) else { return }
-        let entry = Entry(start: start, slot: slot.number)
+        guard let (key, start, location) = placement.removeValue(forKey: slot.number) else { return }
+        let entry = Entry(start: start, slot: slot.number, location: location)
         guard let list = buckets[key] else { return }
         let i = SlotIndex.lowerBound(list, entry)
         guard i < list.count, list[i] == entry else { return }
@@ -84,7 +88,7 @@ public struct SlotIndex: Sendable {
     public mutating func removeStarting(before instant: Int64) {
         for key in Array(buckets.keys) {
             let list = buckets[key]!
-            let cut = SlotIndex.lowerBound(list, Entry(start: instant, slot: Int64.min))
+            let cut = SlotIndex.lowerBound(list, Entry(start: instant, slot: Int64.min, location: GeoPoint(lat: 0, lon: 0)))
             guard cut > 0 else { continue }
             for entry in list[..<cut] { placement[entry.slot] = nil }
             if cut == list.count { buckets[key] = nil } else { buckets[key]!.removeFirst(cut) }
@@ -93,15 +97,18 @@ public struct SlotIndex: Sendable {
 
     /// Visits, bucket by bucket, the slots of `profession` in `mode` starting in
     /// `[from, to]` whose practice may lie within `radiusKm` of `point` (every `tele` slot
-    /// for `tele`). Buckets nearer the point come first. `visit` gets the entry and returns
-    /// `false` to stop the current bucket (its later slots cannot do better).
+    /// for `tele`). Buckets nearer the point come first. `enter` gets a lower bound of the
+    /// distance from `point` to any practice of the bucket (0 for `tele`) and returns
+    /// `false` to skip the bucket; `visit` gets each entry and returns `false` to stop the
+    /// current bucket (its later slots cannot do better).
     public func visit(
         profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double, from: Int64, to: Int64,
+        enter: (_ minDistanceKm: Double) -> Bool = { _ in true },
         _ visit: (Entry) -> Bool
     ) {
-        for key in bucketKeys(profession: profession, mode: mode, near: point, radiusKm: radiusKm) {
-            guard let list = buckets[key] else { continue }
-            var i = SlotIndex.lowerBound(list, Entry(start: from, slot: Int64.min))
+        for (key, minDistance) in bucketKeys(profession: profession, mode: mode, near: point, radiusKm: radiusKm) {
+            guard let list = buckets[key], enter(minDistance) else { continue }
+            var i = SlotIndex.lowerBound(list, Entry(start: from, slot: Int64.min, location: point))
             while i < list.count, list[i].start <= to {
                 if !visit(list[i]) { break }
                 i += 1
@@ -109,14 +116,33 @@ public struct SlotIndex: Sendable {
         }
     }
 
-    func bucketKeys(profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double) -> [BucketKey] {
-        if mode == .tele { return [BucketKey(profession: profession, mode: .tele, cell: SlotIndex.anywhere)] }
-        var cells: [(rank: Int, key: BucketKey)] = []
-        SlotIndex.forEachCell(near: point, radiusKm: radiusKm) { cell, rank in
+    /// The buckets to search, nearest first, each with a lower bound of the distance from
+    /// `point` to the cell (0 for `tele`).
+    func bucketKeys(profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double) -> [(BucketKey, Double)] {
+        if mode == .tele { return [(BucketKey(profession: profession, mode: .tele, cell: SlotIndex.anywhere), 0)] }
+        var cells: [(key: BucketKey, distance: Double)] = []
+        SlotIndex.forEachCell(near: point, radiusKm: radiusKm) { cell, _ in
             let key = BucketKey(profession: profession, mode: mode, cell: cell)
-            if buckets[key] != nil { cells.append((rank: rank, key: key)) }
+            if buckets[key] != nil { cells.append((key, SlotIndex.minDistanceKm(from: point, toCell: cell))) }
         }
-        return cells.sorted { $0.rank < $1.rank }.map(\.key)
+        cells.sort { $0.distance < $1.distance }
+        return cells.map { ($0.key, $0.distance) }
+    }
+
+    /// A lower bound of the great-circle distance from `point` to any point of a grid cell:
+    /// the distance to the nearest point of the cell's latitude-longitude rectangle, less
+    /// 1 % and a metre (on a sphere the nearest point of a meridian edge is not quite at the point's own
+    /// latitude; within a few hundred kilometres the difference is under 0.1 %).
+    static func minDistanceKm(from point: GeoPoint, toCell cell: Int64) -> Double {
+        let latIndex = Int(cell >> 32)
+        let lonIndex = Int(Int32(truncatingIfNeeded: cell))
+        let lat0 = Double(latIndex) * cellDegrees
+        let lon0 = Double(lonIndex) * cellDegrees
+        let nearest = GeoPoint(
+            lat: min(max(point.lat, lat0), lat0 + cellDegrees), lon: min(max(point.lon, lon0), lon0 + cellDegrees))
+        if nearest == point { return 0 }
+        // Less a metre besides: a practice on the cell's edge may lie a rounding error outside it.
+        return max(0, point.distanceKm(to: nearest) * 0.99 - 0.001)
     }
 
     /// Visits the grid cells that may hold a point within `radiusKm` of `point` (a bounding

@@ -193,7 +193,7 @@ extension MatchingEngine {
             }
             return booked
         }
-        for key in queue.waiting(slot.profession) {
+        for key in waiting(for: slot) {
             guard taken(number) < slot.capacity else { break }
             guard key.deadline >= slot.start.epochSeconds, let r = requests[key.request],
                 case .success(let c) = evaluate(slot, for: MatchNeed(r), now: now)
@@ -202,6 +202,21 @@ extension MatchingEngine {
             booked.append(r.id)
         }
         return booked
+    }
+
+    /// The waiting requests a place of `slot` may go to, in queue order: those filed near
+    /// its practice (within the office radius, or the professional's home radius) and those
+    /// that reach further (`RequestQueue.waiting(_:near:reachKm:)`). A superset of the
+    /// eligible ones.
+    func waiting(for slot: Slot) -> [RequestQueue.Key] {
+        guard let pro = professionals[slot.pro] else { return [] }
+        let reach: Double? =
+            switch slot.mode {
+            case .office: max(RequestQueue.nearbyKm, policy.officeRadiusKm)
+            case .home: pro.homeRadiusKm ?? policy.homeRadiusKm
+            case .tele: nil
+            }
+        return queue.waiting(slot.profession, near: pro.location, reachKm: reach)
     }
 
     // MARK: Requests
@@ -231,8 +246,12 @@ extension MatchingEngine {
             }
         } else {
             _ = nextRequestID()
-            put(request)
-            rematch(request.id.number, now: now)
+            // Matched at once (the usual case), it never enters the queue; else it waits.
+            if let best = candidates(for: MatchNeed(request), now: now, limit: 1).first {
+                assign(request, to: best, hold: spec.holdSeconds != nil, now: now)
+            } else {
+                put(request)
+            }
         }
         let stored = requests[request.id.number]!
         return RequestOutcome(request: stored, rank: queue.rank(of: stored), existing: false)

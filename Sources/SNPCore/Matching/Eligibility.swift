@@ -116,17 +116,22 @@ extension MatchingEngine {
     /// The `limit` best eligible slots for a need, best first.
     ///
     /// Looks only at the open index's buckets of the right profession and modes near the
-    /// point, from `now + lead` to the deadline; in each bucket slots come by start, and
-    /// since the score is at least the cost's time part, a bucket is left as soon as that
-    /// part alone is worse than the `limit`-th candidate found so far.
+    /// point, from `now + lead` to the deadline, nearest bucket first. The score is at least
+    /// the cost's time and distance parts (the load term and the strategy's premium are
+    /// never negative), so once `limit` candidates are found:
+    /// - a bucket whose nearest corner is already too far for that is skipped;
+    /// - inside a bucket, where slots come by start, a slot too far away is skipped without
+    ///   being looked up, and the bucket is left as soon as the time part alone is too much.
     public func candidates(for need: MatchNeed, now: Date, limit: Int) -> [Candidate] {
         guard limit > 0 else { return [] }
         var best: [Candidate] = []
         let from = now.epochSeconds + Int64(policy.leadSeconds)
         let to = need.deadline.epochSeconds
         guard from <= to else { return [] }
-        let timeWeight = policy.timeWeight(priority: need.priority)
+        let timeWeight = max(0, policy.timeWeight(priority: need.priority))
+        let distanceWeight = max(0, policy.distanceWeight)
         let nowSeconds = now.epochSeconds
+        let firstHours = Double(from - nowSeconds) / 3600
         for mode in need.modes.modes {
             let radius: Double =
                 switch mode {
@@ -134,10 +139,20 @@ extension MatchingEngine {
                 case .home: maxHomeRadiusKm
                 case .tele: .infinity
                 }
-            open.visit(profession: need.profession, mode: mode, near: need.location, radiusKm: radius, from: from, to: to) {
-                entry in
-                let floor = timeWeight * Double(entry.start - nowSeconds) / 3600
-                if best.count == limit, floor > best[limit - 1].score { return false }
+            let perKm = mode == .tele ? 0 : distanceWeight
+            open.visit(
+                profession: need.profession, mode: mode, near: need.location, radiusKm: radius, from: from, to: to,
+                enter: { minKm in
+                    best.count < limit || timeWeight * firstHours + perKm * minKm <= best[limit - 1].score
+                }
+            ) { entry in
+                let timePart = timeWeight * Double(entry.start - nowSeconds) / 3600
+                if best.count == limit {
+                    if timePart > best[limit - 1].score { return false }
+                    if perKm > 0, timePart + perKm * need.location.distanceKm(to: entry.location) > best[limit - 1].score {
+                        return true
+                    }
+                }
                 guard let slot = slots[entry.slot], case .success(let c) = evaluate(slot, for: need, now: now) else {
                     return true
                 }

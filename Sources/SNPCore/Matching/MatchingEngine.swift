@@ -216,6 +216,19 @@ public struct MatchingEngine: Sendable {
 
     // MARK: Time
 
+    /// Whether `tick(now:)` would change something a read can see: a lapsed hold, a passed
+    /// deadline, or (under `scarcity`) bid prices due for a refresh. A read-only command that
+    /// runs outside the server's actor falls back to it when this is true. (Dropping started
+    /// slots from the open index is left out: searches skip them anyway.)
+    public func hasDueWork(at now: Date) -> Bool {
+        let t = now.epochSeconds
+        if let due = holds.next, due.at <= t { return true }
+        if let due = deadlines.next, due.at <= t { return true }
+        guard policy.strategy == .scarcity else { return bidPrices.refreshedAt != nil }
+        guard let last = bidPrices.refreshedAt else { return true }
+        return t >= last + Int64(policy.scarcity.refreshSeconds)
+    }
+
     /// Applies what time has made due: lapsed holds are released (the request becomes
     /// `cancelled`, reason `hold_expired`, and the slot is offered to the queue), queued
     /// requests past their deadline become `expired`, and slots that have started leave

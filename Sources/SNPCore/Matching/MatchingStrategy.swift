@@ -279,7 +279,7 @@ extension MatchingEngine {
     func scarcityChoice(for slot: Slot, now: Date) -> (CareRequest, Candidate)? {
         let tuning = policy.scarcity
         var best: (r: CareRequest, c: Candidate, rank: (Int, Double))?
-        for key in queue.waiting(slot.profession) {
+        for key in waiting(for: slot) {
             guard key.deadline >= slot.start.epochSeconds, let r = requests[key.request],
                 case .success(let c) = evaluate(slot, for: MatchNeed(r), now: now)
             else { continue }

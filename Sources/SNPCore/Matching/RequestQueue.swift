@@ -1,8 +1,12 @@
 /// The waiting requests (§4.3), one ordered list per profession, in the order capacity is
 /// offered to them: priority, then deadline, then arrival.
 ///
-/// A new slot only ever interests requests of its own profession, so each profession's
-/// queue is walked alone.
+/// A new place only ever interests requests of its own profession that can reach it, so
+/// besides the ordered list each request is filed by where it is: in its grid cell
+/// (`SlotIndex`'s cells), or, if it reaches further than `nearbyKm` (a larger `radius_km`
+/// for `office`, or `tele` accepted), on its profession's wide list. A place then looks
+/// only at the cells around it and the wide list (`waiting(_:near:reachKm:)`), not at
+/// the whole queue.
 public struct RequestQueue: Sendable {
     public struct Key: Comparable, Sendable, Hashable {
         public var priority: Int
@@ -18,6 +22,15 @@ public struct RequestQueue: Sendable {
     private var lists: [Profession: [Key]] = [:]
     public private(set) var count = 0
 
+    /// Requests whose own `radius_km` is at most this are filed by cell; the cells searched
+    /// for an `office` place reach this far (or the policy's default radius, if larger).
+    public static let nearbyKm = 30.0
+    /// The cell each waiting request is filed in (`wide`: the wide list).
+    private var filed: [Int64: Int64] = [:]
+    private var byCell: [Profession: [Int64: Set<Key>]] = [:]
+    private var wide: [Profession: Set<Key>] = [:]
+    static let wideCell = Int64.min
+
     public init() {}
 
     public static func key(for request: CareRequest) -> Key {
@@ -30,13 +43,59 @@ public struct RequestQueue: Sendable {
         if let list = lists[request.spec.profession], i < list.count, list[i] == key { return }
         lists[request.spec.profession, default: []].insert(key, at: i)
         count += 1
+        file(request, key)
+    }
+
+    /// Where a request is filed: its cell, unless it reaches further than `nearbyKm`.
+    static func cell(for request: CareRequest) -> Int64 {
+        let spec = request.spec
+        if spec.modes.contains(.tele) { return wideCell }
+        if spec.modes.contains(.office), let radius = spec.radiusKm, radius > nearbyKm { return wideCell }
+        return SlotIndex.cell(of: spec.location)
+    }
+
+    private mutating func file(_ request: CareRequest, _ key: Key) {
+        let cell = RequestQueue.cell(for: request)
+        filed[key.request] = cell
+        if cell == RequestQueue.wideCell {
+            wide[request.spec.profession, default: []].insert(key)
+        } else {
+            byCell[request.spec.profession, default: [:]][cell, default: []].insert(key)
+        }
+    }
+
+    private mutating func unfile(_ request: CareRequest, _ key: Key) {
+        guard let cell = filed.removeValue(forKey: key.request) else { return }
+        let profession = request.spec.profession
+        if cell == RequestQueue.wideCell {
+            wide[profession]?.remove(key)
+        } else {
+            byCell[profession]?[cell]?.remove(key)
+            if byCell[profession]?[cell]?.isEmpty == true { byCell[profession]![cell] = nil }
+        }
+    }
+
+    /// The waiting requests of `profession` a place at `point` may go to, in queue order:
+    /// those filed in the cells within `reachKm` of it (none if `nil`, for a `tele` place)
+    /// and those on the wide list. A superset of the eligible ones; eligibility is the caller's.
+    public func waiting(_ profession: Profession, near point: GeoPoint, reachKm: Double?) -> [Key] {
+        var found = Array(wide[profession] ?? [])
+        if let reachKm, let cells = byCell[profession] {
+            SlotIndex.forEachCell(near: point, radiusKm: reachKm) { cell, _ in
+                if let keys = cells[cell] { found.append(contentsOf: keys) }
+            }
+        }
+        found.sort()
+        return found
     }
 
     /// Adds a request without keeping the order, for a bulk load: inserting a hundred
     /// thousand requests one by one in order moves gigabytes; `restoreOrder()` sorts once.
     mutating func append(_ request: CareRequest) {
-        lists[request.spec.profession, default: []].append(RequestQueue.key(for: request))
+        let key = RequestQueue.key(for: request)
+        lists[request.spec.profession, default: []].append(key)
         count += 1
+        file(request, key)
     }
 
     /// Sorts every list after `append`s (and drops duplicates, as `insert` would have).
@@ -60,6 +119,7 @@ public struct RequestQueue: Sendable {
         guard i < list.count, list[i] == key else { return }
         lists[request.spec.profession]!.remove(at: i)
         count -= 1
+        unfile(request, key)
     }
 
     /// The queue of one profession, in offer order.

@@ -1,0 +1,104 @@
+import Foundation
+import SNPSimulation
+import Testing
+
+@testable import SNPCore
+
+/// The indexes that keep searches short (docs/PERFORMANCE.md) must never change an answer:
+/// `candidates` prunes buckets and slots by a lower bound of the score, and a freed place
+/// looks only at the waiting requests filed near it. Both are checked here against the
+/// plain definitions (every slot evaluated; the whole queue walked) on seeded random
+/// territories, under both strategies.
+@Suite struct SearchIndexTests {
+    /// A territory around the fixture's patient: professionals within about 60 km (a few
+    /// far ones with large home radii), slots of every mode over two days, some booked.
+    static func territory(seed: UInt64, strategy: MatchingStrategy) throws -> MatchingEngine {
+        var g = SeededRandom(seed: seed, stream: "territory")
+        var policy = MatchingPolicy()
+        policy.strategy = strategy
+        var e = MatchingEngine(policy: policy)
+        let professions: [Profession] = [.gp, .gp, .nurse, .kine]
+        for n in 1...80 {
+            let at = GeoPoint(
+                lat: Fixture.patient.lat + Double.random(in: -0.5...0.5, using: &g),
+                lon: Fixture.patient.lon + Double.random(in: -0.7...0.7, using: &g))
+            let radius: Double? = n % 10 == 0 ? Double.random(in: 20...60, using: &g) : nil
+            let pro = try e.addPro(n, professions[n % 4], at: at, homeRadiusKm: radius, weeklyCap: n % 7 == 0 ? 3 : nil)
+            var start = Fixture.minutes(Int.random(in: 10...240, using: &g))
+            for _ in 0..<Int.random(in: 4...12, using: &g) {
+                let mode: SlotMode = [.office, .office, .home, .tele][Int.random(in: 0...3, using: &g)]
+                try e.publish(pro, at: start, minutes: 30, mode: mode, capacity: Int.random(in: 1...2, using: &g))
+                start = Fixture.minutes(Int.random(in: 40...300, using: &g), after: start)
+            }
+        }
+        // Some bookings: loads, full slots and weekly caps matter to the score.
+        for i in 0..<60 {
+            try e.submit("b\(i)", professions[i % 4], prio: 1 + i % 3, at: point(&g))
+        }
+        e.tick(now: Fixture.now)  // bid prices, under `scarcity`
+        return e
+    }
+
+    static func point(_ g: inout SeededRandom) -> GeoPoint {
+        GeoPoint(
+            lat: Fixture.patient.lat + Double.random(in: -0.6...0.6, using: &g),
+            lon: Fixture.patient.lon + Double.random(in: -0.8...0.8, using: &g))
+    }
+
+    static let modeSets: [ModeSet] = [.office, .home, .tele, .inPerson, [.office, .tele], [.office, .home, .tele]]
+
+    @Test(arguments: MatchingStrategy.allCases)
+    func candidatesAreTheBestOfEverySlotEvaluated(strategy: MatchingStrategy) throws {
+        for seed: UInt64 in 1...3 {
+            let e = try SearchIndexTests.territory(seed: seed, strategy: strategy)
+            var g = SeededRandom(seed: seed, stream: "needs")
+            for _ in 0..<150 {
+                let need = Fixture.need(
+                    [.gp, .nurse, .kine][Int.random(in: 0...2, using: &g)], prio: Int.random(in: 1...3, using: &g),
+                    modes: SearchIndexTests.modeSets[Int.random(in: 0..<SearchIndexTests.modeSets.count, using: &g)],
+                    at: SearchIndexTests.point(&g),
+                    radiusKm: Bool.random(using: &g) ? nil : Double.random(in: 1...60, using: &g),
+                    deadline: Fixture.hours(Double.random(in: 1...48, using: &g)))
+                let limit = [1, 3, 10][Int.random(in: 0...2, using: &g)]
+                let everySlot = e.slots.values.compactMap { e.evaluate($0, for: need, now: Fixture.now).candidate }
+                let expected = Array(everySlot.sorted { Candidate.better($0, than: $1) }.prefix(limit))
+                #expect(e.candidates(for: need, now: Fixture.now, limit: limit) == expected)
+            }
+        }
+    }
+
+    @Test(arguments: MatchingStrategy.allCases)
+    func aPlaceIsOfferedToEveryWaitingRequestThatCouldTakeIt(strategy: MatchingStrategy) throws {
+        var e = try SearchIndexTests.territory(seed: 7, strategy: strategy)
+        var g = SeededRandom(seed: 7, stream: "queue")
+        // Requests that wait: some near, some reaching far (large radius, or remote accepted).
+        let later = Fixture.hours(40)
+        for i in 0..<300 {
+            let radius: Double? = i % 5 == 0 ? Double.random(in: 25...120, using: &g) : (i % 2 == 0 ? nil : 8)
+            try e.submit(
+                "q\(i)", [.gp, .nurse, .kine][i % 3], prio: 1 + i % 3,
+                modes: SearchIndexTests.modeSets[i % SearchIndexTests.modeSets.count],
+                at: SearchIndexTests.point(&g), within: 3 * 3600 + i * 60, radiusKm: radius, now: later)
+        }
+        let waiting = e.requests.values.filter { $0.state == .queued }
+        #expect(waiting.count > 100)
+        let pros = e.professionals.values.sorted { $0.rpps.value < $1.rpps.value }
+        for (i, pro) in pros.enumerated() {
+            for (k, mode) in [SlotMode.office, .home, .tele].enumerated() {
+                let slot = Slot(
+                    id: .slot(1_000_000 + Int64(i * 3 + k)), pro: pro.rpps,
+                    profession: pro.profession, start: Fixture.hours(41), end: Fixture.hours(41.5), mode: mode,
+                    capacity: 1, ref: nil, createdAt: later)
+                let offered = e.waiting(for: slot)
+                #expect(offered == offered.sorted(), "queue order")
+                let offeredSet = Set(offered.map(\.request))
+                let eligible = waiting.filter {
+                    e.evaluate(slot, for: MatchNeed($0), now: later).candidate != nil
+                }
+                for r in eligible {
+                    #expect(offeredSet.contains(r.id.number), "request \(r.id) could take a \(mode) place of \(pro.rpps)")
+                }
+            }
+        }
+    }
+}
