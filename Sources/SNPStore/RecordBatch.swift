@@ -173,6 +173,12 @@ struct JSONRows {
     /// `value` as a JSON string: quote, backslash and control characters escaped.
     static func appendQuoted(_ value: String, to text: inout String) {
         text += "\""
+        // Most values (ids, refs, names) need no escape: one pass over the bytes, one append.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            text += value
+            text += "\""
+            return
+        }
         var plainFrom = value.unicodeScalars.startIndex
         var i = plainFrom
         let scalars = value.unicodeScalars

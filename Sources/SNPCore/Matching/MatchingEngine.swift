@@ -123,6 +123,10 @@ public struct MatchingEngine: Sendable {
         if old?.location != new?.location || old?.active != new?.active {
             for n in slotsByPro[rpps] ?? [] { refreshIndex(n) }
         }
+        if old != new, !bidPrices.lateDemand.isEmpty {
+            // A move or a new home radius changes who could reach their slots.
+            for n in slotsByPro[rpps] ?? [] { bidPrices.lateDemand[n] = nil }
+        }
     }
 
     private mutating func setSlot(_ new: Slot?, number: Int64) {
@@ -136,6 +140,11 @@ public struct MatchingEngine: Sendable {
         if let new {
             slotsByPro[new.pro, default: []].insert(number)
             if let ref = new.ref { slotRefs[SlotRefKey(pro: new.pro, ref: ref)] = number }
+            if old == nil, policy.strategy == .scarcity, bidPrices.prices[number] == nil {
+                bidPrices.lateDemand[number] = lateDemand(on: new)
+            }
+        } else {
+            bidPrices.lateDemand[number] = nil
         }
         refreshIndex(number)
     }

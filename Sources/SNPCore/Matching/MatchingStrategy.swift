@@ -118,6 +118,9 @@ struct BidPriceBook: Sendable {
     var samples: [Profession: [Sample]] = [:]
     /// Bid price of one place of each open slot, at the last refresh.
     var prices: [Int64: Double] = [:]
+    /// Demand on each slot published since the last refresh (`lateDemand(on:)`), kept at
+    /// publication; dropped with the slot, and when its professional changes.
+    var lateDemand: [Int64: Double] = [:]
 }
 
 extension MatchingEngine {
@@ -130,34 +133,37 @@ extension MatchingEngine {
         return extraLoad + bidPrice(slot)
     }
 
-    /// The bid price of one place of `slot`: from the last refresh, or computed now (from
-    /// the same samples) for a slot published since.
+    /// The bid price of one place of `slot`: from the last refresh, or for a slot published
+    /// since, from the demand on it computed (from the same samples) when it was published.
     func bidPrice(_ slot: Slot) -> Double {
-        if let p = bidPrices.prices[slot.id.number] { return p }
-        guard let refreshed = bidPrices.refreshedAt, let samples = bidPrices.samples[slot.profession],
-            let pro = professionals[slot.pro]
-        else { return 0 }
-        return price(slot, pro: pro, samples: samples, at: refreshed, spanHours: bidPrices.spanHours)
+        let n = slot.id.number
+        if let p = bidPrices.prices[n] { return p }
+        guard bidPrices.refreshedAt != nil else { return 0 }
+        let places = slot.capacity - taken(n)
+        guard places > 0 else { return 0 }
+        let demand = bidPrices.lateDemand[n] ?? lateDemand(on: slot) ?? 0
+        return policy.scarcity.bidPriceWeight * demand / Double(places)
     }
 
-    /// `bidPriceWeight ×` the expected number of requests to come that could use the slot,
-    /// each counted for its share, per free place. A request like sample `q` arrives at rate
-    /// 1/span; it could use the slot if it arrives between now and the slot's start minus the
-    /// lead, and no longer than its `within` before the start. (The refresh computes the same
-    /// for every open slot at once.)
-    private func price(
-        _ slot: Slot, pro: Professional, samples: [BidPriceBook.Sample], at t: Int64, spanHours: Double
-    ) -> Double {
-        let places = slot.capacity - taken(slot.id.number)
-        guard places > 0 else { return 0 }
+    /// The demand the last refresh's samples put on a slot it did not price: the expected
+    /// number of requests to come that could use it, each counted for its share. A request
+    /// like sample `q` arrives at rate 1/span; it could use the slot if it arrives between
+    /// the refresh and the slot's start minus the lead, and no longer than its `within`
+    /// before the start. (The refresh computes the same for every open slot at once.)
+    /// Walks every sample of the profession: `setSlot` keeps the result for each new slot,
+    /// so that searches do not compute it again for every request.
+    func lateDemand(on slot: Slot) -> Double? {
+        guard let t = bidPrices.refreshedAt, let samples = bidPrices.samples[slot.profession],
+            let pro = professionals[slot.pro]
+        else { return nil }
         let latest = slot.start.epochSeconds - Int64(policy.leadSeconds)
         var demand = 0.0
         for q in samples where reaches(q, slot: slot, pro: pro) {
             let from = max(t, slot.start.epochSeconds - q.withinSeconds)
             guard latest > from else { continue }
-            demand += Double(latest - from) / 3600 / spanHours * q.share
+            demand += Double(latest - from) / 3600 / bidPrices.spanHours * q.share
         }
-        return policy.scarcity.bidPriceWeight * demand / Double(places)
+        return demand
     }
 
     /// Profession aside (the caller sorts by profession), whether a request like `q` could
