@@ -121,7 +121,7 @@ public struct SlotIndex: Sendable {
     func bucketKeys(profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double) -> [(BucketKey, Double)] {
         if mode == .tele { return [(BucketKey(profession: profession, mode: .tele, cell: SlotIndex.anywhere), 0)] }
         var cells: [(key: BucketKey, distance: Double)] = []
-        SlotIndex.forEachCell(near: point, radiusKm: radiusKm) { cell, _ in
+        SlotIndex.forEachCell(near: point, radiusKm: radiusKm) { cell in
             let key = BucketKey(profession: profession, mode: mode, cell: cell)
             if buckets[key] != nil { cells.append((key, SlotIndex.minDistanceKm(from: point, toCell: cell))) }
         }
@@ -146,9 +146,8 @@ public struct SlotIndex: Sendable {
     }
 
     /// Visits the grid cells that may hold a point within `radiusKm` of `point` (a bounding
-    /// box in degrees, a superset of the disc), with each cell's squared distance in cells
-    /// from the point's own.
-    static func forEachCell(near point: GeoPoint, radiusKm: Double, _ body: (_ cell: Int64, _ rank: Int) -> Void) {
+    /// box in degrees, a superset of the disc).
+    static func forEachCell(near point: GeoPoint, radiusKm: Double, _ body: (_ cell: Int64) -> Void) {
         let kmPerDegree = GeoPoint.earthRadiusKm * Double.pi / 180
         let dLat = radiusKm / kmPerDegree
         let maxLat = min(89.9, abs(point.lat) + dLat)
@@ -157,16 +156,12 @@ public struct SlotIndex: Sendable {
         let lat1 = Int(((point.lat + dLat) / SlotIndex.cellDegrees).rounded(.down))
         let lon0 = Int(((point.lon - dLon) / SlotIndex.cellDegrees).rounded(.down))
         let lon1 = Int(((point.lon + dLon) / SlotIndex.cellDegrees).rounded(.down))
-        let cLat = Int((point.lat / SlotIndex.cellDegrees).rounded(.down))
-        let cLon = Int((point.lon / SlotIndex.cellDegrees).rounded(.down))
         for la in lat0...lat1 {
             for lo in lon0...lon1 {
                 // Longitudes wrap; France does not reach the antimeridian, but keep keys canonical.
                 var wrapped = lo % 3600
                 if wrapped < -1800 { wrapped += 3600 } else if wrapped >= 1800 { wrapped -= 3600 }
-                let dy = la - cLat
-                let dx = lo - cLon
-                body(SlotIndex.cell(latIndex: la, lonIndex: wrapped), dy * dy + dx * dx)
+                body(SlotIndex.cell(latIndex: la, lonIndex: wrapped))
             }
         }
     }

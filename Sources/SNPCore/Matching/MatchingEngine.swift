@@ -234,8 +234,7 @@ public struct MatchingEngine: Sendable {
         if let due = holds.next, due.at <= t { return true }
         if let due = deadlines.next, due.at <= t { return true }
         guard policy.strategy == .scarcity else { return bidPrices.refreshedAt != nil }
-        guard let last = bidPrices.refreshedAt else { return true }
-        return t >= last + Int64(policy.scarcity.refreshSeconds)
+        return bidPricesDue(at: t)
     }
 
     /// Applies what time has made due: lapsed holds are released (the request becomes

@@ -91,7 +91,7 @@ struct PracticeMap {
         if q.modes.contains(.home) { radius = max(radius, maxHomeRadiusKm) }
         guard radius > 0 else { return [] }
         var found: [(practice: Int, distanceKm: Double)] = []
-        SlotIndex.forEachCell(near: q.location, radiusKm: radius) { cell, _ in
+        SlotIndex.forEachCell(near: q.location, radiusKm: radius) { cell in
             for k in byCell[cell] ?? [] { found.append((k, q.location.distanceKm(to: locations[k]))) }
         }
         return found
@@ -110,6 +110,16 @@ struct BidPriceBook: Sendable {
         /// 1 / the open places it could use now: a request with many options spreads its
         /// demand thin over them.
         var share: Double
+
+        /// The demand a request like this one, arriving at rate 1/`spanHours` from `t` on,
+        /// puts on a reachable place starting at `start`: it could use it if it arrives
+        /// before the start minus the lead, and no longer than its `within` before the start.
+        func demand(onPlaceStarting start: Int64, leadSeconds: Int64, after t: Int64, spanHours: Double) -> Double {
+            let from = max(t, start - withinSeconds)
+            let latest = start - leadSeconds
+            guard latest > from else { return 0 }
+            return Double(latest - from) / 3600 / spanHours * share
+        }
     }
 
     var refreshedAt: Int64?
@@ -156,12 +166,11 @@ extension MatchingEngine {
         guard let t = bidPrices.refreshedAt, let samples = bidPrices.samples[slot.profession],
             let pro = professionals[slot.pro]
         else { return nil }
-        let latest = slot.start.epochSeconds - Int64(policy.leadSeconds)
         var demand = 0.0
         for q in samples where reaches(q, slot: slot, pro: pro) {
-            let from = max(t, slot.start.epochSeconds - q.withinSeconds)
-            guard latest > from else { continue }
-            demand += Double(latest - from) / 3600 / bidPrices.spanHours * q.share
+            demand += q.demand(
+                onPlaceStarting: slot.start.epochSeconds, leadSeconds: Int64(policy.leadSeconds), after: t,
+                spanHours: bidPrices.spanHours)
         }
         return demand
     }
@@ -181,6 +190,12 @@ extension MatchingEngine {
             withinSeconds: Int64(r.spec.withinSeconds), share: 1)
     }
 
+    /// Whether the `scarcity` strategy's bid prices are missing or older than `refreshSeconds`.
+    func bidPricesDue(at t: Int64) -> Bool {
+        guard let last = bidPrices.refreshedAt else { return true }
+        return t >= last + Int64(policy.scarcity.refreshSeconds)
+    }
+
     /// Recomputes the bid prices when they are older than `refreshSeconds` (called by `tick`).
     ///
     /// Only when every change so far has been taken from the journal: prices are derived from
@@ -191,8 +206,7 @@ extension MatchingEngine {
             return
         }
         let t = now.epochSeconds
-        guard journal.isEmpty else { return }
-        if let last = bidPrices.refreshedAt, t < last + Int64(policy.scarcity.refreshSeconds) { return }
+        guard journal.isEmpty, bidPricesDue(at: t) else { return }
         var book = BidPriceBook()
         book.refreshedAt = t
         // Recent requests, newest first (ids grow with arrival).
@@ -216,7 +230,7 @@ extension MatchingEngine {
             var samples: [BidPriceBook.Sample] = []
             // Demand on each open place, in the map's layout (practice, then place).
             var demand = map.places.map { [Double](repeating: 0, count: $0.count) }
-            let latestOffset = Int64(policy.leadSeconds)
+            let leadSeconds = Int64(policy.leadSeconds)
             // Sample by sample, in order: each place's demand adds up its samples in the same
             // order as summing place by place over all samples would, so the prices are the same
             // to the last bit; but only the practices near each sample are looked at.
@@ -234,10 +248,8 @@ extension MatchingEngine {
                 samples.append(q)
                 for (k, distance) in near {
                     for (j, o) in map.places[k].enumerated() where o.reachable(by: q, distanceKm: distance) {
-                        let from = max(t, o.start - q.withinSeconds)
-                        let latest = o.start - latestOffset
-                        guard latest > from else { continue }
-                        demand[k][j] += Double(latest - from) / 3600 / book.spanHours * q.share
+                        demand[k][j] += q.demand(
+                            onPlaceStarting: o.start, leadSeconds: leadSeconds, after: t, spanHours: book.spanHours)
                     }
                 }
             }

@@ -81,7 +81,7 @@ public struct RequestQueue: Sendable {
     public func waiting(_ profession: Profession, near point: GeoPoint, reachKm: Double?) -> [Key] {
         var found = Array(wide[profession] ?? [])
         if let reachKm, let cells = byCell[profession] {
-            SlotIndex.forEachCell(near: point, radiusKm: reachKm) { cell, _ in
+            SlotIndex.forEachCell(near: point, radiusKm: reachKm) { cell in
                 if let keys = cells[cell] { found.append(contentsOf: keys) }
             }
         }
@@ -121,9 +121,6 @@ public struct RequestQueue: Sendable {
         count -= 1
         unfile(request, key)
     }
-
-    /// The queue of one profession, in offer order.
-    public func waiting(_ profession: Profession) -> [Key] { lists[profession] ?? [] }
 
     /// 1-based position of a queued request among the requests of its profession.
     public func rank(of request: CareRequest) -> Int? {
