@@ -20,7 +20,7 @@ struct RecordBatch {
 
     var isEmpty: Bool { pros.isEmpty && slots.isEmpty && requests.isEmpty }
 
-    /// JSON arrays for `jsonb_to_recordset`, `nil` for a table with nothing to write.
+    /// JSON arrays for `json_to_recordset`, `nil` for a table with nothing to write.
     /// Instants travel as epoch seconds. Written by hand (`JSONRows`): `JSONEncoder` was
     /// 14 % of the daemon's time under a stream of bookings (docs/PERFORMANCE.md).
     func json() -> (String?, String?, String?) {
@@ -36,7 +36,7 @@ struct RecordBatch {
         )
     }
 
-    /// The columns of `snpd_commit`'s `pros` (sql/006_commit_function.sql).
+    /// The columns of `snpd_commit`'s `pros` (sql/008_commit_json.sql).
     static func write(_ p: Professional, _ row: inout JSONRows) {
         row.field("rpps", p.rpps.value)
         row.field("profession", p.profession.rawValue)

@@ -205,12 +205,12 @@ public final class Store: Sendable {
     /// How long a commit may wait for the database before its commands answer `UNAVAILABLE`.
     public var commitTimeout: Duration { .seconds(5) }
 
-    /// One statement, its own transaction (`snpd_commit`, sql/006_commit_function.sql):
-    /// one round trip per group commit instead of six.
+    /// One statement, its own transaction (`snpd_commit`, sql/006_commit_function.sql; its
+    /// rows as json since sql/008_commit_json.sql): one round trip per group commit instead of six.
     private func write(_ pros: String?, _ slots: String?, _ requests: String?, audit: String?, epoch: Int64?) async throws {
         do {
             let rows = try await client.query(
-                "SELECT snpd_commit(\(epoch), \(pros)::text::jsonb, \(slots)::text::jsonb, \(requests)::text::jsonb, \(audit)::text::jsonb)",
+                "SELECT snpd_commit(\(epoch), \(pros)::text::json, \(slots)::text::json, \(requests)::text::json, \(audit)::text::json)",
                 logger: logger)
             // Drained to the end: a SELECT's error (a stale epoch, a constraint at commit)
             // arrives with its rows, after `query` has returned.
