@@ -146,10 +146,11 @@ public final class LineServer: Sendable {
     /// The TLS listener's port, once listening (when TLS is configured).
     public var tlsPort: Int? { boundTLSPort.withLock { $0 } }
 
-    /// An accepted connection: its channel, and the count its `PING` fast path reads.
+    /// An accepted connection: its channel, and what its `FastPath` reads (the lines in flight, the principal).
     struct Accepted: Sendable {
         let channel: NIOAsyncChannel<InboundLine, ByteBuffer>
         let inFlight: LinesInFlight
+        let principal: SharedPrincipal
     }
 
     typealias Listener = NIOAsyncChannel<Accepted, Never>
@@ -219,11 +220,12 @@ public final class LineServer: Sendable {
                 ConnectionGuard(lineTimeout: settings.lineTimeout, writeTimeout: settings.writeTimeout, logger: context.logger))
             try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder()))
             let inFlight = LinesInFlight()
-            try handlers.addHandler(PingFastPath(inFlight: inFlight))
+            let principal = SharedPrincipal()
+            try handlers.addHandler(FastPath(inFlight: inFlight, principal: principal, server: context))
             let wrapped = try NIOAsyncChannel<InboundLine, ByteBuffer>(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(backPressureStrategy: .init(lowWatermark: 8, highWatermark: 64)))
-            return Accepted(channel: wrapped, inFlight: inFlight)
+            return Accepted(channel: wrapped, inFlight: inFlight, principal: principal)
         }
     }
 
@@ -263,8 +265,8 @@ public final class LineServer: Sendable {
                 channel.close(promise: nil)
             }
         }
-        let authenticated = Flag()
-        let session = Session(id: id, server: context, authenticated: authenticated, deliverEvent: deliver)
+        let authenticated = accepted.principal
+        let session = Session(id: id, server: context, shared: authenticated, deliverEvent: deliver)
         defer { session.close() }
         let timeout = settings.authTimeout
         let authTimer = Task {
@@ -329,7 +331,7 @@ public final class LineServer: Sendable {
                 }
             }
             try await outbound.write(buffer)
-            // Counted down on the event loop, behind the write just handed to it: the PING
+            // Counted down on the event loop, behind the write just handed to it: the
             // fast path never answers ahead of these replies.
             if replies > 0 { channel.eventLoop.execute { inFlight.done(replies) } }
         }

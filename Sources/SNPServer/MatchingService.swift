@@ -125,18 +125,22 @@ public actor MatchingService {
     /// without waiting for the actor. `nil` when the command is not a read, or when time has
     /// made something due that a read must not miss (a lapsed hold, a passed deadline, bid
     /// prices to refresh): the caller then goes through `execute`, which applies it first.
+    /// With `onlyIfDurable`, also `nil` (and nothing run) when the engine holds a change not
+    /// yet durable, so that the reply needs no fence and can be written at once.
     public nonisolated func read(
-        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, connections: Int
+        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, connections: Int, onlyIfDurable: Bool = false
     ) -> PendingReply? {
         guard let handler = CommandHandlers.reads[spec.name] else { return nil }
         let now = clock()
         let context = self.context(principal, args, now: now, connections: connections)
         return cell.read { engine, latestCommit -> PendingReply? in
             guard !engine.hasDueWork(at: now) else { return nil }
+            let fence = readFence(latestCommit)
+            if onlyIfDurable && fence != nil { return nil }
             do throws(SNPError) {
-                return PendingReply(text: try handler(engine, context), commit: readFence(latestCommit))
+                return PendingReply(text: try handler(engine, context), commit: fence)
             } catch {
-                return PendingReply(text: ReplyFormat.error(error), commit: readFence(latestCommit))
+                return PendingReply(text: ReplyFormat.error(error), commit: fence)
             }
         }
     }

@@ -21,8 +21,8 @@ final class Session {
     let events: EventHub
     private(set) var principal: Principal?
     private var failedAuths = 0
-    /// Read by the connection's authentication timer.
-    let authenticated: Flag
+    /// The principal, for the connection's `FastPath` and its authentication timer.
+    let shared: SharedPrincipal
     private var watching = false
 
     /// How many failed `AUTH`s a connection gets before it is closed.
@@ -31,9 +31,9 @@ final class Session {
     /// Puts an `EVENT` line on this connection's outgoing queue.
     let deliverEvent: @Sendable (String) -> Void
 
-    init(id: ConnectionID, server: ServerContext, authenticated: Flag, deliverEvent: @escaping @Sendable (String) -> Void) {
+    init(id: ConnectionID, server: ServerContext, shared: SharedPrincipal, deliverEvent: @escaping @Sendable (String) -> Void) {
         self.id = id
-        self.authenticated = authenticated
+        self.shared = shared
         self.deliverEvent = deliverEvent
         self.server = server
         self.events = server.events
@@ -106,7 +106,7 @@ final class Session {
                 throw .noAuth("invalid or revoked token")
             }
             principal = p
-            authenticated.set()
+            shared.set(p)
             if watching { events.watch(id, as: p, deliver: deliverEvent) }
             server.logger.info("authenticated", metadata: ["connection": "\(id)", "token": "\(p.name)", "role": "\(p.role.rawValue)"])
             return (PendingReply(text: ReplyFormat.ok(Fields([("role", p.role.rawValue), ("name", p.name)]))), .keepOpen)
@@ -118,11 +118,4 @@ final class Session {
     func close() {
         if watching { events.unwatch(id) }
     }
-}
-
-/// A flag one task sets and another reads.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -108,13 +108,13 @@ struct TransportTests {
     }
 }
 
-@Suite("PING answered on the event loop")
-struct PingFastPathTests {
+@Suite("PING and durable reads answered on the event loop")
+struct FastPathTests {
     @Test func onlyTheBareWordIsTakenByTheFastPath() {
         let yes = ["PING", "ping", "PiNg", "PING\r"]
         let no = ["PING ", " PING", "PINGS", "PIN", "PING x", "PONG", "P\u{0}NG", "PING\r\r"]
-        for s in yes { #expect(PingFastPath.isBarePing(ByteBuffer(string: s)), "\(s)") }
-        for s in no { #expect(!PingFastPath.isBarePing(ByteBuffer(string: s)), "\(s)") }
+        for s in yes { #expect(FastPath.isBarePing(ByteBuffer(string: s)), "\(s)") }
+        for s in no { #expect(!FastPath.isBarePing(ByteBuffer(string: s)), "\(s)") }
     }
 
     @Test func pingsNeverOvertakeRepliesStillInFlight() async throws {
@@ -133,6 +133,34 @@ struct PingFastPathTests {
                 #expect(try await c.readReply().lines == ["OK pong"])
             }
             #expect(try await c.readReply().code == "BAD_REQUEST", "PING with an argument takes the normal path")
+        }
+    }
+
+    /// A read pipelined behind a change waits its turn and sees the change; a read alone on
+    /// its connection (the fast path) answers as the session would, refusals included.
+    @Test func readsNeverOvertakeChangesAndAnswerAsTheSessionWould() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            try await c.putPro(rpps(1))
+            var batch = ""
+            for i in 0..<30 {
+                batch += d.slotLine(pro: rpps(1), hours: 2 + Double(i), extra: "ref=r\(i)") + "\n"
+                batch += "SLOT LIST pro=\(rpps(1))\n"
+            }
+            try await c.write(batch)
+            for i in 0..<30 {
+                #expect(try await c.readReply()["slot"] != nil)
+                #expect(try await c.readReply()["count"] == "\(i + 1)", "the read sees the change sent before it")
+            }
+            // Nothing in flight now: these go through the fast path.
+            #expect(try await c.send("SLOT LIST pro=\(rpps(1))")["count"] == "30")
+            #expect(try await c.send("SLOT FIND prof=gp lat=47.6582 lon=-2.7608 limit=2").items.count == 2)
+            #expect(try await c.send("SLOT FIND prof=gp lat=95 lon=0").code == "BAD_REQUEST")
+            #expect(try await c.send("REQ GET ref=nobody").code == "NOT_FOUND")
+            let regulator = try await d.client(role: .regulator, name: "samu")
+            #expect(try await regulator.send("STATS").code == "FORBIDDEN", "a role that may not read it")
+            let stranger = try await LineClient.connect(port: d.port)
+            #expect(try await stranger.send("SLOT LIST").code == "NO_AUTH", "nobody reads before AUTH")
         }
     }
 }
