@@ -7,6 +7,9 @@ public struct Fields: Sendable, Equatable {
 
     public init() {}
 
+    /// Room for `capacity` pairs, added without growing the storage again.
+    public init(capacity: Int) { pairs.reserveCapacity(capacity) }
+
     public init(_ pairs: [(String, String)]) {
         self.pairs = pairs.map { (key: $0.0, value: $0.1) }
     }
@@ -26,13 +29,18 @@ public struct Fields: Sendable, Equatable {
     /// ` key=value key="quoted value"`, with a leading space when not empty.
     public var encoded: String {
         var out = ""
+        encode(into: &out)
+        return out
+    }
+
+    /// Appends `encoded` to `out`, without building it apart first.
+    public func encode(into out: inout String) {
         for (k, v) in pairs {
             out += " "
             out += k
             out += "="
-            out += ReplyFormat.quoteIfNeeded(v)
+            ReplyFormat.appendQuotedIfNeeded(v, to: &out)
         }
-        return out
     }
 }
 
@@ -44,7 +52,13 @@ public enum ReplyFormat {
     /// `OK count=N` then N lines, each starting with the item's kind.
     public static func list(kind: String, _ items: [Fields]) -> String {
         var out = "OK count=\(items.count)\n"
-        for item in items { out += kind + item.encoded + "\n" }
+        // One string, grown once: a `SLOT FIND` reply is ten lines of a dozen fields.
+        out.reserveCapacity(out.utf8.count + items.count * (kind.utf8.count + 16 * 20))
+        for item in items {
+            out += kind
+            item.encode(into: &out)
+            out += "\n"
+        }
         return out
     }
 
@@ -59,15 +73,23 @@ public enum ReplyFormat {
 
     /// Quotes a value when a bare word would not read back the same.
     public static func quoteIfNeeded(_ v: String) -> String {
+        var out = ""
+        appendQuotedIfNeeded(v, to: &out)
+        return out
+    }
+
+    /// Appends `quoteIfNeeded(v)` to `out`.
+    public static func appendQuotedIfNeeded(_ v: String, to out: inout String) {
         guard v.isEmpty || v.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x22 || $0 == 0x5C }) else {
-            return v
+            out += v
+            return
         }
-        var out = "\""
+        out += "\""
         for c in v.unicodeScalars {
             if c == "\"" || c == "\\" { out.unicodeScalars.append("\\") }
             out.unicodeScalars.append(c)
         }
-        return out + "\""
+        out += "\""
     }
 
     /// Numbers as the protocol writes them: fixed decimals, no exponent.

@@ -22,7 +22,7 @@ enum RecordFields {
     }
 
     static func slot(_ s: Slot, taken: Int) -> Fields {
-        var f = Fields()
+        var f = Fields(capacity: 10)  // and `SLOT FIND` adds two
         f.add("id", s.id.description)
         f.add("pro", s.pro.value)
         f.add("prof", s.profession.rawValue)
