@@ -101,4 +101,47 @@ import Testing
             }
         }
     }
+
+    /// Under `scarcity`, the demand on a slot published after the last refresh reads only the
+    /// samples filed near it (`SampleIndex`): it must equal the sum over every sample that
+    /// reaches the slot, in the same order, to the last bit.
+    @Test func theDemandOnANewSlotIsTheSumOverEverySampleThatReachesIt() throws {
+        var e = try SearchIndexTests.territory(seed: 11, strategy: .scarcity)
+        var g = SeededRandom(seed: 11, stream: "samples")
+        // Recent requests of every kind (near, far-reaching, remote), then a refresh.
+        let later = Fixture.hours(30)
+        for i in 0..<300 {
+            let radius: Double? = i % 5 == 0 ? Double.random(in: 25...120, using: &g) : (i % 2 == 0 ? nil : 8)
+            try e.submit(
+                "s\(i)", [.gp, .nurse, .kine][i % 3], prio: 1 + i % 3,
+                modes: SearchIndexTests.modeSets[i % SearchIndexTests.modeSets.count],
+                at: SearchIndexTests.point(&g), within: 6 * 3600, radiusKm: radius, now: later)
+        }
+        _ = e.takeJournal()  // as the server does after each commit: prices refresh on an empty journal
+        e.tick(now: later)
+        let refreshed = try #require(e.bidPrices.refreshedAt)
+        var reached = 0
+        for (i, pro) in e.professionals.values.sorted(by: { $0.rpps.value < $1.rpps.value }).enumerated() {
+            let samples = e.bidPrices.samples[pro.profession] ?? []
+            for (k, mode) in [SlotMode.office, .home, .tele].enumerated() {
+                let slot = Slot(
+                    id: .slot(2_000_000 + Int64(i * 3 + k)), pro: pro.rpps, profession: pro.profession,
+                    start: Fixture.hours(33), end: Fixture.hours(33.5), mode: mode, capacity: 1, ref: nil, createdAt: later)
+                let place = OpenPlace(
+                    slot: 0, start: slot.start.epochSeconds, mode: mode, places: 1,
+                    homeRadiusKm: pro.homeRadiusKm ?? e.policy.homeRadiusKm)
+                let reaching = samples.filter {
+                    place.reachable(by: $0, distanceKm: mode == .tele ? 0 : $0.location.distanceKm(to: pro.location))
+                }
+                reached += reaching.count
+                let expected = reaching.reduce(0.0) {
+                    $0 + $1.demand(
+                        onPlaceStarting: slot.start.epochSeconds, leadSeconds: Int64(e.policy.leadSeconds),
+                        after: refreshed, spanHours: e.bidPrices.spanHours)
+                }
+                #expect(e.lateDemand(on: slot) == expected, "\(mode) slot of \(pro.rpps)")
+            }
+        }
+        #expect(reached > 1_000, "the samples reach the slots: the comparison means something")
+    }
 }

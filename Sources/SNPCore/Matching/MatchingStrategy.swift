@@ -126,6 +126,8 @@ struct BidPriceBook: Sendable {
     /// Hours of history the samples stand for.
     var spanHours = 1.0
     var samples: [Profession: [Sample]] = [:]
+    /// The same samples filed by place.
+    var sampleIndex: [Profession: SampleIndex] = [:]
     /// Bid price of one place of each open slot, at the last refresh.
     var prices: [Int64: Double] = [:]
     /// Demand on each slot published since the last refresh (`lateDemand(on:)`), kept at
@@ -160,14 +162,17 @@ extension MatchingEngine {
     /// like sample `q` arrives at rate 1/span; it could use the slot if it arrives between
     /// the refresh and the slot's start minus the lead, and no longer than its `within`
     /// before the start. (The refresh computes the same for every open slot at once.)
-    /// Walks every sample of the profession: `setSlot` keeps the result for each new slot,
-    /// so that searches do not compute it again for every request.
+    /// Reads the samples filed near the slot (`SampleIndex`), in their order: `setSlot`
+    /// keeps the result for each new slot, so that searches do not compute it again.
     func lateDemand(on slot: Slot) -> Double? {
         guard let t = bidPrices.refreshedAt, let samples = bidPrices.samples[slot.profession],
-            let pro = professionals[slot.pro]
+            let index = bidPrices.sampleIndex[slot.profession], let pro = professionals[slot.pro]
         else { return nil }
         var demand = 0.0
-        for q in samples where reaches(q, slot: slot, pro: pro) {
+        let near = index.candidates(
+            mode: slot.mode, at: pro.location, homeRadiusKm: pro.homeRadiusKm ?? policy.homeRadiusKm)
+        for i in near where reaches(samples[i], slot: slot, pro: pro) {
+            let q = samples[i]
             demand += q.demand(
                 onPlaceStarting: slot.start.epochSeconds, leadSeconds: Int64(policy.leadSeconds), after: t,
                 spanHours: bidPrices.spanHours)
@@ -254,6 +259,7 @@ extension MatchingEngine {
                 }
             }
             book.samples[profession] = samples
+            book.sampleIndex[profession] = SampleIndex(samples)
             for (k, places) in map.places.enumerated() {
                 for (j, o) in places.enumerated() where o.places > 0 {
                     book.prices[o.slot] = policy.scarcity.bidPriceWeight * demand[k][j] / Double(o.places)
