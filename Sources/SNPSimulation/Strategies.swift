@@ -2,7 +2,9 @@ import SNPCore
 
 /// The engine's strategies by name, as `--strategy` takes them: `spec42`, `scarcity`, or a
 /// strategy with other numbers, `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10`
-/// (history in hours, refresh in minutes), to explore around the defaults.
+/// (history in hours, refresh in minutes), to explore around the defaults; `resolve=12`
+/// turns on forecast matching among the 12 best candidates, `penalty=30` makes it add 30
+/// to an essential candidate's score instead of ruling it out.
 public enum Strategies {
     public static let names = MatchingStrategy.allCases.map(\.rawValue)
     public static let defaultName = MatchingPolicy().strategy.rawValue
@@ -22,6 +24,11 @@ public enum Strategies {
             case "urgent": p.scarcity.urgentPlacesFactor = v
             case "history": p.scarcity.historySeconds = Int(v * 3600)
             case "refresh": p.scarcity.refreshSeconds = Int(v * 60)
+            case "resolve": p.scarcity.resolveCandidates = Int(v)
+            case "penalty": p.scarcity.resolvePenalty = v
+            case "horizon": p.scarcity.resolveHorizonSeconds = Int(v * 3600)
+            case "future": p.scarcity.resolveFutureSlots = v != 0
+            case "forecasts": p.scarcity.resolveForecasts = Int(v)
             default: return nil
             }
         }

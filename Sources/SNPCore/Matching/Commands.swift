@@ -247,7 +247,7 @@ extension MatchingEngine {
         } else {
             _ = nextRequestID()
             // Matched at once (the usual case), it never enters the queue; else it waits.
-            if let best = candidates(for: MatchNeed(request), now: now, limit: 1).first {
+            if let best = choice(for: MatchNeed(request), now: now) {
                 assign(request, to: best, hold: spec.holdSeconds != nil, now: now)
             } else {
                 put(request)
@@ -322,7 +322,7 @@ extension MatchingEngine {
     /// for a hold), else it stays queued; past its deadline it expires.
     private mutating func rematch(_ number: Int64, now: Date) {
         guard let r = requests[number] else { return }
-        if let best = candidates(for: MatchNeed(r), now: now, limit: 1).first {
+        if let best = choice(for: MatchNeed(r), now: now) {
             assign(r, to: best, hold: r.spec.holdSeconds != nil, now: now)
         } else if r.deadline <= now {
             var expired = r
@@ -336,6 +336,14 @@ extension MatchingEngine {
             queued.updatedAt = now
             put(queued)
         }
+    }
+
+    /// The slot a request is booked on: the best candidate, or under forecast matching
+    /// (`ScarcityTuning.resolveCandidates`), `forecastChoice` among the best few.
+    func choice(for need: MatchNeed, now: Date) -> Candidate? {
+        let k = policy.strategy == .scarcity ? policy.scarcity.resolveCandidates : 0
+        guard k > 1 else { return candidates(for: need, now: now, limit: 1).first }
+        return forecastChoice(among: candidates(for: need, now: now, limit: k), profession: need.profession, now: now)
     }
 
     private mutating func assign(_ request: CareRequest, to c: Candidate, hold: Bool, now: Date) {

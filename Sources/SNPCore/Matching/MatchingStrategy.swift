@@ -33,6 +33,19 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// A priority-1 request counts its likely places times this: it goes first when it is
     /// as constrained as another, and keeps its turn unless the other is much more so.
     public var urgentPlacesFactor = 0.5
+    /// Forecast matching (`ForecastMatching.swift`), experimental: when more than one slot
+    /// is eligible, the request chooses among this many best candidates the one whose place
+    /// the requests likely to come need least. 0: off.
+    public var resolveCandidates = 0
+    /// Added to the score of a candidate whose every place the forecast requests need.
+    public var resolvePenalty = Double.infinity
+    /// How far ahead forecast requests are read.
+    public var resolveHorizonSeconds = 72 * 3600
+    /// Whether the forecast also has the slots likely to be published (recent publications
+    /// again one span later), besides the open places.
+    public var resolveFutureSlots = true
+    /// How many forecasts: the history one span later, then whole days sooner.
+    public var resolveForecasts = 1
 
     public init() {}
 }
@@ -77,6 +90,24 @@ struct PracticeMap {
     var byCell: [Int64: [Int]] = [:]
     var maxHomeRadiusKm = 0.0
     var hasTele = false
+    private var practiceOf: [RPPS: Int] = [:]
+
+    /// Files a place under its professional's practice.
+    mutating func add(_ place: OpenPlace, of pro: Professional) {
+        let k: Int
+        if let known = practiceOf[pro.rpps] {
+            k = known
+        } else {
+            k = locations.count
+            practiceOf[pro.rpps] = k
+            locations.append(pro.location)
+            places.append([])
+            byCell[SlotIndex.cell(of: pro.location), default: []].append(k)
+        }
+        places[k].append(place)
+        if place.mode == .home { maxHomeRadiusKm = max(maxHomeRadiusKm, place.homeRadiusKm) }
+        if place.mode == .tele { hasTele = true }
+    }
 
     /// Practices that may hold a place `q` could use, with their distance from `q`: every
     /// practice if `q` accepts remote slots and there are some, else those in the cells
@@ -107,6 +138,8 @@ struct BidPriceBook: Sendable {
         var modes: ModeSet
         var officeRadiusKm: Double
         var withinSeconds: Int64
+        /// When it was created.
+        var arrival: Int64
         /// 1 / the open places it could use now: a request with many options spreads its
         /// demand thin over them.
         var share: Double
@@ -187,7 +220,7 @@ extension MatchingEngine {
     private func sample(_ r: CareRequest) -> BidPriceBook.Sample {
         BidPriceBook.Sample(
             location: r.spec.location, modes: r.spec.modes, officeRadiusKm: r.spec.radiusKm ?? policy.officeRadiusKm,
-            withinSeconds: Int64(r.spec.withinSeconds), share: 1)
+            withinSeconds: Int64(r.spec.withinSeconds), arrival: r.createdAt.epochSeconds, share: 1)
     }
 
     /// Whether the `scarcity` strategy's bid prices are missing or older than `refreshSeconds`.
@@ -266,24 +299,12 @@ extension MatchingEngine {
     /// The open places of `profession` starting at `from` or later, by practice.
     func practiceMap(of profession: Profession, startingFrom from: Int64) -> PracticeMap {
         var map = PracticeMap()
-        var practiceOf: [RPPS: Int] = [:]
         open.forEach(profession: profession) { e in
             guard e.start >= from, let s = slots[e.slot], let p = professionals[s.pro] else { return }
-            let home = p.homeRadiusKm ?? policy.homeRadiusKm
-            let k: Int
-            if let known = practiceOf[p.rpps] {
-                k = known
-            } else {
-                k = map.locations.count
-                practiceOf[p.rpps] = k
-                map.locations.append(p.location)
-                map.places.append([])
-                map.byCell[SlotIndex.cell(of: p.location), default: []].append(k)
-            }
-            map.places[k].append(
-                OpenPlace(slot: e.slot, start: e.start, mode: s.mode, places: s.capacity - taken(e.slot), homeRadiusKm: home))
-            if s.mode == .home { map.maxHomeRadiusKm = max(map.maxHomeRadiusKm, home) }
-            if s.mode == .tele { map.hasTele = true }
+            map.add(
+                OpenPlace(
+                    slot: e.slot, start: e.start, mode: s.mode, places: s.capacity - taken(e.slot),
+                    homeRadiusKm: p.homeRadiusKm ?? policy.homeRadiusKm), of: p)
         }
         return map
     }
