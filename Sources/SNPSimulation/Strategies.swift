@@ -3,8 +3,9 @@ import SNPCore
 /// The engine's strategies by name, as `--strategy` takes them: `spec42`, `scarcity`, or a
 /// strategy with other numbers, `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10`
 /// (history in hours, refresh in minutes), to explore around the defaults; `resolve=12`
-/// turns on forecast matching among the 12 best candidates, `penalty=30` makes it add 30
-/// to an essential candidate's score instead of ruling it out.
+/// turns on forecast matching among the 12 best candidates, with `penalty=30` (added to an
+/// essential candidate's score; default: ruled out), `forecasts=3`, `horizon=72` (hours),
+/// `future=0|1`, `keepbid=0|1`, and `queue=1` on the queue's side (docs/MATCHING.md).
 public enum Strategies {
     public static let names = MatchingStrategy.allCases.map(\.rawValue)
     public static let defaultName = MatchingPolicy().strategy.rawValue
@@ -29,6 +30,8 @@ public enum Strategies {
             case "horizon": p.scarcity.resolveHorizonSeconds = Int(v * 3600)
             case "future": p.scarcity.resolveFutureSlots = v != 0
             case "forecasts": p.scarcity.resolveForecasts = Int(v)
+            case "keepbid": p.scarcity.resolveKeepsBidPrice = v != 0
+            case "queue": p.scarcity.resolveQueue = v != 0
             default: return nil
             }
         }

@@ -1,19 +1,22 @@
 import Foundation
 
 /// Forecast matching, an experimental rule of the `scarcity` strategy, off by default
-/// (`ScarcityTuning.resolveCandidates` = 0): when a request has several eligible slots, it
-/// gets one whose place the requests likely to come can do without.
+/// (`ScarcityTuning.resolveCandidates` = 0; docs/MATCHING.md, "Third round"): when a request
+/// has several eligible slots, it gets one whose place the requests likely to come can do
+/// without.
 ///
-/// The requests likely to come are the bid prices' samples (the requests of the profession
-/// created in the last `historySeconds`) each arriving again one span later (the span of
-/// history they cover, `BidPriceBook.spanHours`: 72 h once the engine has run that long, so
-/// that the hour of day is kept). They are matched, as many as possible, to the open places
-/// of the profession they could use (mode and distance as §4.1; a place starting at least
-/// the lead after their arrival and before their deadline). A place is *essential* when every
-/// such maximum matching uses it: taking it leaves one forecast request without a place.
-/// Among the best `resolveCandidates` candidates by score, the request gets the one of lowest
-/// score plus `resolvePenalty` if essential (by default, the best non-essential one; the best
-/// one when all are essential).
+/// A forecast is the bid prices' samples (the requests of the profession created in the last
+/// `historySeconds`) each arriving again `shift` later: the span of history they cover
+/// (`BidPriceBook.spanHours`, 72 h once the engine has run that long, so that the hour of day
+/// is kept), and for further forecasts (`resolveForecasts`) whole days less. Its requests are
+/// matched, as many as possible, to the open places of the profession they could use (mode
+/// and distance as §4.1; a start at least the lead after their arrival and before their
+/// deadline) and, with `resolveFutureSlots`, to the recent publications published again
+/// `shift` later. A slot is *essential* when every such maximum matching uses all its places:
+/// taking one leaves one forecast request without a place. Among the best
+/// `resolveCandidates` candidates by score, the request gets the one of lowest score plus
+/// `resolvePenalty` times the fraction of forecasts in which it is essential (by default,
+/// infinite: the best candidate essential in the fewest forecasts).
 extension MatchingEngine {
     /// The candidate a request gets among `found` (best first, by score).
     func forecastChoice(among found: [Candidate], profession: Profession, now: Date) -> Candidate? {
@@ -33,7 +36,8 @@ extension MatchingEngine {
         let penalty = tuning.resolvePenalty
         func value(_ c: Candidate) -> (Double, Double) {
             let f = Double(essentialIn[c.slot.id.number] ?? 0) / Double(forecasts)
-            return penalty.isInfinite ? (f, c.score) : (0, c.score + penalty * f)
+            let score = tuning.resolveKeepsBidPrice ? c.score : c.score - bidPrice(c.slot)
+            return penalty.isInfinite ? (f, score) : (0, score + penalty * f)
         }
         var best = found[0]
         var bestValue = value(best)
@@ -44,17 +48,50 @@ extension MatchingEngine {
                 bestValue = v
             }
         }
-        if ProcessInfo.processInfo.environment["FM_DEBUG"] != nil {
-            let ess = found.filter { essentialIn[$0.slot.id.number] != nil }.count
-            FileHandle.standardError.write("FM n=\(found.count) ess=\(ess) firstEss=\(essentialIn[found[0].slot.id.number] != nil) changed=\(best.slot.id != found[0].slot.id)\n".data(using: .utf8)!)
-        }
         return best
     }
 
     /// The open slots of `profession` whose every place the forecast requests need: those
     /// matched in every maximum matching of forecast requests to open places.
     func essentialSlots(of profession: Profession, now: Date, shift: Int64) -> Set<Int64> {
-        guard bidPrices.refreshedAt != nil, let samples = bidPrices.samples[profession] else { return [] }
+        guard let graph = forecastGraph(of: profession, now: now, shift: shift) else { return [] }
+        let spare = graph.matching.spareOrReplaceable()
+        // Places of one slot are interchangeable: the slot is essential when none is spare.
+        var essential = Set<Int64>()
+        var free = Set<Int64>()
+        for (node, slot) in graph.slotOfNode.enumerated() {
+            if spare[node] { free.insert(slot) } else { essential.insert(slot) }
+        }
+        return essential.subtracting(free)
+    }
+
+    /// Among waiting requests `waiting` that one place of `slot` could go to, those the
+    /// forecast cannot serve otherwise: left out of some maximum matching of the waiting and
+    /// forecast requests to the open places (and, with `resolveFutureSlots`, the places
+    /// likely to be published) without that place. Giving it to one of them costs the
+    /// forecast nothing; giving it to another leaves one request fewer served.
+    func waitingInNeed(_ waiting: [CareRequest], of slot: Slot, now: Date, shift: Int64) -> Set<Int64> {
+        let extra = waiting.map { r in
+            var q = sample(r)
+            q.arrival = now.epochSeconds
+            q.withinSeconds = r.deadline.epochSeconds - now.epochSeconds
+            return q
+        }
+        guard
+            let graph = forecastGraph(
+                of: slot.profession, now: now, shift: shift, extra: extra, without: slot.id.number)
+        else { return Set(waiting.map(\.id.number)) }
+        let spare = graph.matching.spareRequests()
+        return Set(waiting.indices.filter { spare[$0] }.map { waiting[$0].id.number })
+    }
+
+    /// The forecast's requests (`extra` first, as they are, then the samples re-timed by
+    /// `shift`) and the open places of `profession` (less one place of slot `without`),
+    /// matched as many as possible.
+    func forecastGraph(
+        of profession: Profession, now: Date, shift: Int64, extra: [BidPriceBook.Sample] = [], without: Int64? = nil
+    ) -> (matching: PlaceMatching, slotOfNode: [Int64])? {
+        guard bidPrices.refreshedAt != nil, let samples = bidPrices.samples[profession] else { return nil }
         let t = now.epochSeconds
         let lead = Int64(policy.leadSeconds)
         let tuning = policy.scarcity
@@ -84,9 +121,11 @@ extension MatchingEngine {
         var first: [[Int]] = []
         var placeCount = 0
         var slotOfNode: [Int64] = []
-        for places in map.places {
+        for k in map.places.indices {
             var firsts: [Int] = []
-            for o in places {
+            for j in map.places[k].indices {
+                if map.places[k][j].slot == without { map.places[k][j].places -= 1 }
+                let o = map.places[k][j]
                 firsts.append(placeCount)
                 placeCount += o.places
                 slotOfNode += Array(repeating: o.slot, count: o.places)
@@ -94,9 +133,9 @@ extension MatchingEngine {
             first.append(firsts)
         }
         var edges: [[Int32]] = []
-        for q in samples {
-            let arrival = q.arrival + shift
-            guard arrival >= t, arrival <= lastArrival else { continue }
+        for (i, q) in (extra + samples).enumerated() {
+            let arrival = i < extra.count ? q.arrival : q.arrival + shift
+            if i >= extra.count { guard arrival >= t, arrival <= lastArrival else { continue } }
             var reach: [Int32] = []
             for (k, distance) in map.practices(near: q) {
                 for (j, o) in map.places[k].enumerated()
@@ -106,18 +145,11 @@ extension MatchingEngine {
                     for c in 0..<o.places { reach.append(Int32(first[k][j] + c)) }
                 }
             }
-            if !reach.isEmpty { edges.append(reach) }
+            if !reach.isEmpty || i < extra.count { edges.append(reach) }
         }
         var matching = PlaceMatching(edges: edges, placeCount: placeCount)
         matching.solve()
-        let spare = matching.spareOrReplaceable()
-        // Places of one slot are interchangeable: the slot is essential when none is spare.
-        var essential = Set<Int64>()
-        var free = Set<Int64>()
-        for (node, slot) in slotOfNode.enumerated() {
-            if spare[node] { free.insert(slot) } else { essential.insert(slot) }
-        }
-        return essential.subtracting(free)
+        return (matching, slotOfNode)
     }
 }
 
@@ -206,20 +238,29 @@ struct PlaceMatching {
         for (u, places) in edges.enumerated() {
             for v in places { requestsOf[Int(v)].append(Int32(u)) }
         }
-        var spare = [Bool](repeating: false, count: placeCount)
-        var queue: [Int] = []
-        for v in 0..<placeCount where requestOf[v] < 0 {
-            spare[v] = true
-            queue.append(v)
-        }
+        return PlaceMatching.leftOut(adjacent: requestsOf, mates: requestOf, otherMates: placeOf)
+    }
+
+    /// For each request, whether some maximum matching leaves it out: it is unmatched, or
+    /// an alternating path leads to it from an unmatched request (which can take its place).
+    func spareRequests() -> [Bool] {
+        PlaceMatching.leftOut(adjacent: edges, mates: placeOf, otherMates: requestOf)
+    }
+
+    /// The nodes of one side that some maximum matching leaves out: a breadth-first search
+    /// from its unmatched nodes, along an edge to the other side, then back along a matched
+    /// edge. `adjacent` and `mates` are that side's; `otherMates` the other side's. (In a
+    /// maximum matching, a node next to an unmatched node of the other side is matched.)
+    private static func leftOut(adjacent: [[Int32]], mates: [Int32], otherMates: [Int32]) -> [Bool] {
+        var spare = mates.map { $0 < 0 }
+        var queue = mates.indices.filter { mates[$0] < 0 }
         var head = 0
         while head < queue.count {
-            let v = queue[head]
+            let x = queue[head]
             head += 1
-            for u in requestsOf[v] {
-                // In a maximum matching, a request next to an unmatched place is matched.
-                let w = Int(placeOf[Int(u)])
-                guard w >= 0, w != v, !spare[w] else { continue }
+            for y in adjacent[x] {
+                let w = Int(otherMates[Int(y)])
+                guard w >= 0, w != x, !spare[w] else { continue }
                 spare[w] = true
                 queue.append(w)
             }

@@ -46,6 +46,11 @@ public struct ScarcityTuning: Sendable, Equatable {
     public var resolveFutureSlots = true
     /// How many forecasts: the history one span later, then whole days sooner.
     public var resolveForecasts = 1
+    /// Whether the bid price stays in the score forecast matching ranks by.
+    public var resolveKeepsBidPrice = true
+    /// Forecast matching on the queue's side: a free place goes first to the waiting
+    /// requests the forecast cannot serve otherwise (`waitingInNeed`).
+    public var resolveQueue = false
 
     public init() {}
 }
@@ -217,7 +222,7 @@ extension MatchingEngine {
         return place.reachable(by: q, distanceKm: slot.mode == .tele ? 0 : q.location.distanceKm(to: pro.location))
     }
 
-    private func sample(_ r: CareRequest) -> BidPriceBook.Sample {
+    func sample(_ r: CareRequest) -> BidPriceBook.Sample {
         BidPriceBook.Sample(
             location: r.spec.location, modes: r.spec.modes, officeRadiusKm: r.spec.radiusKm ?? policy.officeRadiusKm,
             withinSeconds: Int64(r.spec.withinSeconds), arrival: r.createdAt.epochSeconds, share: 1)
@@ -317,15 +322,25 @@ extension MatchingEngine {
     /// likely places wins, and ties keep queue order (priority, deadline, arrival).
     func scarcityChoice(for slot: Slot, now: Date) -> (CareRequest, Candidate)? {
         let tuning = policy.scarcity
-        var best: (r: CareRequest, c: Candidate, rank: (Int, Double))?
+        var eligible: [(r: CareRequest, c: Candidate, rank: (Int, Double))] = []
         for key in waiting(for: slot) {
             guard key.deadline >= slot.start.epochSeconds, let r = requests[key.request],
                 case .success(let c) = evaluate(slot, for: MatchNeed(r), now: now)
             else { continue }
             var places = expectedPlaces(for: r, now: now)
             if key.priority == 1 { places *= tuning.urgentPlacesFactor }
-            let rank = (places < tuning.riskPlaces ? 0 : 1, places)
-            if best == nil || rank < best!.rank { best = (r, c, rank) }
+            eligible.append((r, c, (places < tuning.riskPlaces ? 0 : 1, places)))
+        }
+        var inNeed: Set<Int64>?
+        if tuning.resolveQueue, eligible.count > 1, bidPrices.refreshedAt != nil {
+            inNeed = waitingInNeed(
+                eligible.map(\.r), of: slot, now: now, shift: Int64(bidPrices.spanHours * 3600))
+        }
+        var best: (r: CareRequest, c: Candidate, rank: (Int, Int, Double))?
+        for e in eligible {
+            let needy = inNeed.map { $0.contains(e.r.id.number) ? 0 : 1 } ?? 0
+            let rank = (needy, e.rank.0, e.rank.1)
+            if best == nil || rank < best!.rank { best = (e.r, e.c, rank) }
         }
         return best.map { ($0.r, $0.c) }
     }
