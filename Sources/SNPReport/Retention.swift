@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import SNPCore
 import SNPStore
 
 /// RGPD minimisation of request locations (issue 4).
@@ -15,7 +16,7 @@ import SNPStore
 public struct Retention: Sendable {
     public static let defaultDays = 90
     /// The grid step, in degrees, locations are snapped to.
-    public static let gridDegrees = 0.1
+    public static let gridDegrees = GeoPoint.retentionGridDegrees
 
     public let store: Store
 

@@ -59,6 +59,12 @@ extension DaemonSettings {
         if let v = merged["SNPD_HOME_RADIUS_KM"] { p.homeRadiusKm = try double(v, "SNPD_HOME_RADIUS_KM") }
         if let v = merged["SNPD_W_DIST"] { p.distanceWeight = try double(v, "SNPD_W_DIST") }
         if let v = merged["SNPD_W_LOAD"] { p.loadWeight = try double(v, "SNPD_W_LOAD") }
+        if let v = merged["SNPD_RETENTION_DAYS"] {
+            guard let days = Int(v), days >= 1, days <= 36_500 else {
+                throw SettingsError("SNPD_RETENTION_DAYS must be a whole number of days, at least 1; got \(v)")
+            }
+            p.locationRetentionSeconds = days * 86_400
+        }
         if let v = merged["SNPD_W_TIME"] {
             let parts = v.split(separator: ",")
             guard parts.count == 3 else { throw SettingsError("SNPD_W_TIME must be three weights, for prio 1,2,3: e.g. 2.0,0.5,0.1") }

@@ -294,3 +294,44 @@ import Testing
         #expect(e.lastRequestNumber == 0)
     }
 }
+
+/// RGPD minimisation: the daemon's copies of old requests lose their exact location too.
+@Suite struct RetentionInMemoryTests {
+    static let typed = GeoPoint(lat: 48.0537, lon: 2.0461)
+
+    @Test func oldRequestsAreSnappedToTheGridOnceSettledAndWithoutAJournalEntry() throws {
+        var policy = MatchingPolicy()
+        policy.locationRetentionSeconds = 86_400  // one day: shorter than the window, to meet a waiting request
+        var e = MatchingEngine(policy: policy)
+        let booked = try e.publish(try e.addPro(1), at: Fixture.hours(3))
+        let b = try e.submit("booked", at: Self.typed)
+        #expect(e.current(b).assignment?.slot == booked.id)
+        let w = try e.submit("waiting", .kine, at: Self.typed, within: 40 * 3600)
+        #expect(w.request.state == .queued)
+        let later = try e.submit("later", .nurse, at: Self.typed, within: 3600, now: Fixture.hours(0.5))
+        _ = e.takeJournal()
+
+        e.tick(now: Fixture.hours(23))
+        #expect(e.current(b).spec.location == Self.typed, "not a day old yet")
+        #expect(e.current(later).state == .expired)
+        _ = e.takeJournal()
+        e.tick(now: Fixture.hours(25))
+        #expect(e.current(b).spec.location == GeoPoint(lat: 48.1, lon: 2.0), "a day old and settled: snapped")
+        #expect(e.current(w).spec.location == Self.typed, "still waiting: kept, it may yet be matched")
+        #expect(e.current(later).spec.location == Self.typed, "settled, but behind a waiting one: looked at later")
+        #expect(e.journal.isEmpty, "nothing to commit: the commit never writes a location")
+
+        e.tick(now: Fixture.hours(41))  // the waiting request expires at its deadline
+        #expect(e.current(w).state == .expired)
+        _ = e.takeJournal()
+        e.tick(now: Fixture.hours(42))
+        #expect(e.current(w).spec.location == GeoPoint(lat: 48.1, lon: 2.0))
+        #expect(e.current(later).spec.location == GeoPoint(lat: 48.1, lon: 2.0))
+    }
+
+    @Test func theGridIsTheRetentionJobs() {
+        // round(x / 0.1) * 0.1 with ties to even, as PostgreSQL rounds a double.
+        #expect(GeoPoint(lat: 47.66, lon: -2.76).snappedForRetention == GeoPoint(lat: 47.7, lon: -2.8000000000000003))
+        #expect(GeoPoint(lat: 0.25, lon: -0.05).snappedForRetention == GeoPoint(lat: 0.2, lon: -0.0))
+    }
+}

@@ -144,7 +144,10 @@ struct ReportTests {
     @Test func retentionBlursOldLocationsAndTheFiguresStay() async throws {
         let db = try await TestPostgres.freshDatabase()
         try await TestPostgres.withStore(db) { store in
-            try await store.commit(try Self.buildDay(boundaryRequest: true))
+            let day = try Self.buildDay(boundaryRequest: true)
+            try await store.commit(day)
+            var typed: [String: GeoPoint] = [:]
+            for case .request(_, let r) in day { typed[r.spec.ref] = r.spec.location }
             let builder = ReportBuilder(store: store, version: "test")
             let period = try ReportPeriod(from: "2026-03-10", to: "2026-03-10")
             let before = try await builder.build(period: period, territory: nil, target: 0.8, now: Date())
@@ -167,6 +170,8 @@ struct ReportTests {
             for try await (ref, lat, lon, territory, blurred) in rows.decode((String, Double, Double, String?, Bool).self) {
                 #expect(blurred)
                 #expect(abs(lat * 10 - (lat * 10).rounded()) < 1e-9 && abs(lon * 10 - (lon * 10).rounded()) < 1e-9, "\(ref) on the 0.1° grid")
+                // The daemon snaps its copy in memory the same way, to the last bit.
+                #expect(typed[ref]?.snappedForRetention == GeoPoint(lat: lat, lon: lon), "\(ref) as the daemon snaps it")
                 seen[ref] = (lat, lon, territory)
             }
             #expect(seen.count == 8)

@@ -49,6 +49,9 @@ public struct MatchingEngine: Sendable {
     var maxHomeRadiusKm: Double { max(policy.homeRadiusKm, maxProHomeRadiusKm) }
 
     private var lastPurge: Int64 = 0
+    /// Requests up to this number have had their location snapped (or were too recent to
+    /// need it when it was last looked at: see `snapOldLocations`).
+    private var snappedThrough: Int64 = 0
     /// Bid prices of the `scarcity` strategy, refreshed by `tick`.
     var bidPrices = BidPriceBook()
 
@@ -268,8 +271,28 @@ public struct MatchingEngine: Sendable {
         // Dropping started slots walks every bucket: once a minute is plenty.
         if t >= lastPurge + 60 {
             open.removeStarting(before: t)
+            snapOldLocations(createdBefore: t - Int64(policy.locationRetentionSeconds))
             lastPurge = t
         }
         for number in freed { release(slot: number, now: now) }
+    }
+
+    /// RGPD minimisation in memory: `snpd retention` snaps the location of requests older than
+    /// the retention period in the database, and this does the same to the copies the daemon
+    /// holds, so that a long-running daemon does not keep (and show in `REQ GET`) what the
+    /// database no longer has. Not journaled: the commit never writes a request's location.
+    /// Requests are numbered in order of creation, so it walks only those created since the
+    /// last call; a request still waiting or held (only possible with a retention shorter
+    /// than the window) stops the walk until it is settled.
+    mutating func snapOldLocations(createdBefore cutoff: Int64) {
+        var n = snappedThrough + 1
+        while n <= lastRequestNumber {
+            if let r = requests[n] {
+                guard r.createdAt.epochSeconds < cutoff, r.state != .queued, r.state != .held else { break }
+                requests[n]!.spec.location = r.spec.location.snappedForRetention
+            }
+            n += 1
+        }
+        snappedThrough = n - 1
     }
 }

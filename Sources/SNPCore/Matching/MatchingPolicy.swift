@@ -27,6 +27,9 @@ public struct MatchingPolicy: Sendable, Equatable {
     public var strategy = MatchingStrategy.scarcity
     /// The numbers of the `scarcity` strategy.
     public var scarcity = ScarcityTuning()
+    /// Age after which a request's location is snapped to the retention grid in memory too
+    /// (`SNPD_RETENTION_DAYS`, as for `snpd retention`, which does it in the database).
+    public var locationRetentionSeconds = 90 * 86_400
 
     public init() {}
 
