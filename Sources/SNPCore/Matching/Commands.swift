@@ -210,13 +210,19 @@ extension MatchingEngine {
     /// eligible ones.
     func waiting(for slot: Slot) -> [RequestQueue.Key] {
         guard let pro = professionals[slot.pro] else { return [] }
-        let reach: Double? =
-            switch slot.mode {
-            case .office: max(RequestQueue.nearbyKm, policy.officeRadiusKm)
-            case .home: pro.homeRadiusKm ?? policy.homeRadiusKm
-            case .tele: nil
-            }
-        return queue.waiting(slot.profession, near: pro.location, reachKm: reach)
+        return queue.waiting(slot.profession, near: pro.location, reachKm: reachKm(of: slot, pro: pro))
+    }
+
+    /// How far around its practice a place of `slot` looks for requests filed by cell
+    /// (`RequestQueue.cell(for:)`): the office radius of a request filed by cell (at most
+    /// `nearbyKm`, or the policy's default), the professional's home radius, or no cell at
+    /// all for a remote place (every request that accepts one is on the wide list).
+    func reachKm(of slot: Slot, pro: Professional) -> Double? {
+        switch slot.mode {
+        case .office: max(RequestQueue.nearbyKm, policy.officeRadiusKm)
+        case .home: pro.homeRadiusKm ?? policy.homeRadiusKm
+        case .tele: nil
+        }
     }
 
     // MARK: Requests

@@ -169,8 +169,7 @@ extension MatchingEngine {
             let index = bidPrices.sampleIndex[slot.profession], let pro = professionals[slot.pro]
         else { return nil }
         var demand = 0.0
-        let near = index.candidates(
-            mode: slot.mode, at: pro.location, homeRadiusKm: pro.homeRadiusKm ?? policy.homeRadiusKm)
+        let near = index.near(pro.location, reachKm: reachKm(of: slot, pro: pro))
         for i in near where reaches(samples[i], slot: slot, pro: pro) {
             let q = samples[i]
             demand += q.demand(
@@ -233,6 +232,7 @@ extension MatchingEngine {
         for profession in recent.keys.sorted() {
             let map = practiceMap(of: profession, startingFrom: lead)
             var samples: [BidPriceBook.Sample] = []
+            var cells: [Int64] = []
             // Demand on each open place, in the map's layout (practice, then place).
             var demand = map.places.map { [Double](repeating: 0, count: $0.count) }
             let leadSeconds = Int64(policy.leadSeconds)
@@ -251,6 +251,7 @@ extension MatchingEngine {
                 }
                 q.share = 1 / Double(max(1, options))
                 samples.append(q)
+                cells.append(RequestQueue.cell(for: r))
                 for (k, distance) in near {
                     for (j, o) in map.places[k].enumerated() where o.reachable(by: q, distanceKm: distance) {
                         demand[k][j] += q.demand(
@@ -259,7 +260,7 @@ extension MatchingEngine {
                 }
             }
             book.samples[profession] = samples
-            book.sampleIndex[profession] = SampleIndex(samples)
+            book.sampleIndex[profession] = SampleIndex(cells: cells)
             for (k, places) in map.places.enumerated() {
                 for (j, o) in places.enumerated() where o.places > 0 {
                     book.prices[o.slot] = policy.scarcity.bidPriceWeight * demand[k][j] / Double(o.places)

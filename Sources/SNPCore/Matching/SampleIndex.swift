@@ -1,41 +1,34 @@
-/// The bid-price samples of one profession filed by place (`SlotIndex`'s cells), so that
-/// the demand on a newly published slot (`MatchingEngine.lateDemand(on:)`) reads only the
-/// samples that could reach it instead of every recent request of the profession, each
-/// with a haversine. At a million open slots and a hundred thousand recent requests, that
-/// walk was most of the cost of a `SLOT ADD` (docs/PERFORMANCE.md, change 19).
+/// The bid-price samples of one profession filed by place, exactly as the queue files the
+/// waiting requests (`RequestQueue.cell(for:)`: their grid cell, or the wide list when they
+/// reach further than `RequestQueue.nearbyKm` or accept a remote slot), so that the demand
+/// on a newly published slot (`MatchingEngine.lateDemand(on:)`) reads only the samples that
+/// could reach it, found as a freed place finds its waiting requests (`reachKm(of:pro:)`),
+/// instead of every recent request of the profession, each with a haversine. At a million
+/// open slots and a hundred thousand recent requests, that walk was most of the cost of a
+/// `SLOT ADD` (docs/PERFORMANCE.md, change 19).
 struct SampleIndex: Sendable {
-    /// Samples filed under their cell: those whose office radius is at most `nearbyKm`.
+    /// Positions of the samples filed under each cell.
     private var byCell: [Int64: [Int]] = [:]
-    /// Samples whose office radius is above `nearbyKm`, wherever they are.
+    /// Positions of the samples on the wide list.
     private var wide: [Int] = []
-    /// Samples that accept a remote slot (also filed by place, for their other modes).
-    private var tele: [Int] = []
 
-    static let nearbyKm = RequestQueue.nearbyKm
-
-    init(_ samples: [BidPriceBook.Sample]) {
-        for (i, q) in samples.enumerated() {
-            if q.modes.contains(.tele) { tele.append(i) }
-            if q.modes.contains(.office) && q.officeRadiusKm > Self.nearbyKm {
-                wide.append(i)
-            } else {
-                byCell[SlotIndex.cell(of: q.location), default: []].append(i)
-            }
+    /// `cells[i]`: where sample `i` is filed (`RequestQueue.cell(for:)` of its request).
+    init(cells: [Int64]) {
+        for (i, cell) in cells.enumerated() {
+            if cell == RequestQueue.wideCell { wide.append(i) } else { byCell[cell, default: []].append(i) }
         }
     }
 
-    /// The positions, ascending, of the samples that may reach a slot of `mode` at
-    /// `location` (a home slot reaching `homeRadiusKm` around it): a superset of those that
-    /// do, which the caller checks one by one. Ascending, so that a sum over them is made in
-    /// the same order as over every sample, to the last bit.
-    func candidates(mode: SlotMode, at location: GeoPoint, homeRadiusKm: Double) -> [Int] {
-        if mode == .tele { return tele }
-        // An office slot: a sample filed by cell reaches at most `nearbyKm`. A home slot: the
-        // professional's radius. Either way, the wide samples may be anywhere.
-        let radius = mode == .office ? Self.nearbyKm : homeRadiusKm
+    /// The positions, ascending, of the samples filed in the cells within `reachKm` of
+    /// `point` (none if `nil`) and of those on the wide list: a superset of those that reach
+    /// a place there, which the caller checks one by one. Ascending, so that a sum over them
+    /// is made in the same order as over every sample, to the last bit.
+    func near(_ point: GeoPoint, reachKm: Double?) -> [Int] {
         var found = wide
-        SlotIndex.forEachCell(near: location, radiusKm: radius) { cell in
-            if let filed = byCell[cell] { found.append(contentsOf: filed) }
+        if let reachKm {
+            SlotIndex.forEachCell(near: point, radiusKm: reachKm) { cell in
+                if let filed = byCell[cell] { found.append(contentsOf: filed) }
+            }
         }
         found.sort()
         return found
