@@ -14,10 +14,6 @@ import SNPStore
 /// territory is frozen first, computed exactly as the report computes it, so that a
 /// report run again over an old period gives the same figures. `distance_km` is kept as is.
 public struct Retention: Sendable {
-    public static let defaultDays = 90
-    /// The grid step, in degrees, locations are snapped to.
-    public static let gridDegrees = GeoPoint.retentionGridDegrees
-
     public let store: Store
 
     public init(store: Store) { self.store = store }
@@ -36,7 +32,7 @@ public struct Retention: Sendable {
     /// Blurs every request created before `cutoff` not yet blurred, in one transaction;
     /// the number blurred. Running it twice changes nothing the second time.
     public func blurLocations(before cutoff: Date, now: Date) async throws -> Int {
-        let step = Retention.gridDegrees
+        let step = LocationRetention.gridDegrees
         let rows = try await store.client.query(
             """
             UPDATE requests r

@@ -60,7 +60,7 @@ extension DaemonSettings {
         if let v = merged["SNPD_W_DIST"] { p.distanceWeight = try double(v, "SNPD_W_DIST") }
         if let v = merged["SNPD_W_LOAD"] { p.loadWeight = try double(v, "SNPD_W_LOAD") }
         if let v = merged["SNPD_RETENTION_DAYS"] {
-            guard let days = Int(v), days >= 1, days <= 36_500 else {
+            guard let days = LocationRetention.days(parsing: v) else {
                 throw SettingsError("SNPD_RETENTION_DAYS must be a whole number of days, at least 1; got \(v)")
             }
             p.locationRetentionSeconds = days * 86_400

@@ -305,8 +305,8 @@ struct Retention: AsyncParsableCommand {
             Requests created more than --days days ago (SNPD_RETENTION_DAYS, else 90) get their
             location snapped to a 0.1° grid, after the territory they count in has been frozen, so
             that reports over old periods keep their figures. Run nightly after the report
-            (snpd-report.service). A daemon already running keeps the exact locations it loaded
-            in memory until it restarts; it never writes them back.
+            (snpd-report.service). A running daemon snaps its own copies in memory the same way
+            (same SNPD_RETENTION_DAYS); it never writes them back.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -322,12 +322,12 @@ struct Retention: AsyncParsableCommand {
         let text = days.map(String.init) ?? env["SNPD_RETENTION_DAYS"]
         let retention: Int
         if let text {
-            guard let n = Int(text), n >= 1, n <= 36_500 else {
+            guard let n = LocationRetention.days(parsing: text) else {
                 throw ValidationError("the retention is a whole number of days, at least 1; got \(text)")
             }
             retention = n
         } else {
-            retention = SNPReport.Retention.defaultDays
+            retention = LocationRetention.defaultDays
         }
         let settings = try database.settings()
         let now = Date()

@@ -15,18 +15,6 @@ public struct GeoPoint: Hashable, Sendable, Codable {
     /// Mean Earth radius used for great-circle distances.
     public static let earthRadiusKm = 6_371.0088
 
-    /// The grid, in degrees, a request's location is snapped to once older than the
-    /// retention period (RGPD minimisation, `snpd retention` and the daemon alike).
-    public static let retentionGridDegrees = 0.1
-
-    /// This point snapped to the retention grid, exactly as the retention job's SQL does it:
-    /// `round(lat / 0.1) * 0.1`, where PostgreSQL's `round` of a double breaks ties to even.
-    public var snappedForRetention: GeoPoint {
-        let step = GeoPoint.retentionGridDegrees
-        return GeoPoint(
-            lat: (lat / step).rounded(.toNearestOrEven) * step, lon: (lon / step).rounded(.toNearestOrEven) * step)
-    }
-
     /// Great-circle (haversine) distance in kilometres (§4.1).
     public func distanceKm(to other: GeoPoint) -> Double {
         let rad = Double.pi / 180

@@ -29,7 +29,7 @@ public struct MatchingPolicy: Sendable, Equatable {
     public var scarcity = ScarcityTuning()
     /// Age after which a request's location is snapped to the retention grid in memory too
     /// (`SNPD_RETENTION_DAYS`, as for `snpd retention`, which does it in the database).
-    public var locationRetentionSeconds = 90 * 86_400
+    public var locationRetentionSeconds = LocationRetention.defaultDays * 86_400
 
     public init() {}
 
