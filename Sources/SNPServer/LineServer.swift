@@ -265,13 +265,13 @@ public final class LineServer: Sendable {
                 channel.close(promise: nil)
             }
         }
-        let authenticated = accepted.principal
-        let session = Session(id: id, server: context, shared: authenticated, deliverEvent: deliver)
+        let principal = accepted.principal
+        let session = Session(id: id, server: context, shared: principal, deliverEvent: deliver)
         defer { session.close() }
         let timeout = settings.authTimeout
         let authTimer = Task {
             try await Task.sleep(for: timeout)
-            if !authenticated.isSet && channel.isActive {
+            if !principal.isSet && channel.isActive {
                 logger.info("closing a connection that did not authenticate in time", metadata: ["connection": "\(id)"])
                 channel.close(promise: nil)
             }

@@ -19,10 +19,11 @@ final class Session {
     let id: ConnectionID
     let server: ServerContext
     let events: EventHub
-    private(set) var principal: Principal?
     private var failedAuths = 0
-    /// The principal, for the connection's `FastPath` and its authentication timer.
+    /// Who authenticated on this connection, shared with its `FastPath` and its
+    /// authentication timer.
     let shared: SharedPrincipal
+    var principal: Principal? { shared.value }
     private var watching = false
 
     /// How many failed `AUTH`s a connection gets before it is closed.
@@ -105,7 +106,6 @@ final class Session {
                 }
                 throw .noAuth("invalid or revoked token")
             }
-            principal = p
             shared.set(p)
             if watching { events.watch(id, as: p, deliver: deliverEvent) }
             server.logger.info("authenticated", metadata: ["connection": "\(id)", "token": "\(p.name)", "role": "\(p.role.rawValue)"])
