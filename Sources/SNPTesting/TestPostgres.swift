@@ -95,3 +95,13 @@ public enum TestPostgres {
         return (try? String(contentsOf: out, encoding: .utf8)) ?? ""
     }
 }
+
+extension Store {
+    /// The one integer `sql` selects (a count, say): what tests read back from the database.
+    public func integer(_ sql: String) async throws -> Int {
+        var n: Int?
+        for try await v in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { n = v }
+        guard let n else { throw SettingsError("no row for: \(sql)") }
+        return n
+    }
+}

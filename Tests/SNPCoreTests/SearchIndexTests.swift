@@ -70,34 +70,22 @@ import Testing
     @Test(arguments: MatchingStrategy.allCases)
     func aPlaceIsOfferedToEveryWaitingRequestThatCouldTakeIt(strategy: MatchingStrategy) throws {
         var e = try SearchIndexTests.territory(seed: 7, strategy: strategy)
-        var g = SeededRandom(seed: 7, stream: "queue")
         // Requests that wait: some near, some reaching far (large radius, or remote accepted).
         let later = Fixture.hours(40)
-        for i in 0..<300 {
-            let radius: Double? = i % 5 == 0 ? Double.random(in: 25...120, using: &g) : (i % 2 == 0 ? nil : 8)
-            try e.submit(
-                "q\(i)", [.gp, .nurse, .kine][i % 3], prio: 1 + i % 3,
-                modes: SearchIndexTests.modeSets[i % SearchIndexTests.modeSets.count],
-                at: SearchIndexTests.point(&g), within: 3 * 3600 + i * 60, radiusKm: radius, now: later)
+        try SearchIndexTests.submitRequestsOfEveryKind(&e, seed: 7, stream: "queue", ref: "q", now: later) {
+            3 * 3600 + $0 * 60
         }
         let waiting = e.requests.values.filter { $0.state == .queued }
         #expect(waiting.count > 100)
-        let pros = e.professionals.values.sorted { $0.rpps.value < $1.rpps.value }
-        for (i, pro) in pros.enumerated() {
-            for (k, mode) in [SlotMode.office, .home, .tele].enumerated() {
-                let slot = Slot(
-                    id: .slot(1_000_000 + Int64(i * 3 + k)), pro: pro.rpps,
-                    profession: pro.profession, start: Fixture.hours(41), end: Fixture.hours(41.5), mode: mode,
-                    capacity: 1, ref: nil, createdAt: later)
-                let offered = e.waiting(for: slot)
-                #expect(offered == offered.sorted(), "queue order")
-                let offeredSet = Set(offered.map(\.request))
-                let eligible = waiting.filter {
-                    e.evaluate(slot, for: MatchNeed($0), now: later).candidate != nil
-                }
-                for r in eligible {
-                    #expect(offeredSet.contains(r.id.number), "request \(r.id) could take a \(mode) place of \(pro.rpps)")
-                }
+        for (pro, slot) in SearchIndexTests.probeSlots(e, firstID: 1_000_000, startingIn: 41, publishedAt: later) {
+            let offered = e.waiting(for: slot)
+            #expect(offered == offered.sorted(), "queue order")
+            let offeredSet = Set(offered.map(\.request))
+            let eligible = waiting.filter {
+                e.evaluate(slot, for: MatchNeed($0), now: later).candidate != nil
+            }
+            for r in eligible {
+                #expect(offeredSet.contains(r.id.number), "request \(r.id) could take a \(slot.mode) place of \(pro.rpps)")
             }
         }
     }
@@ -107,41 +95,65 @@ import Testing
     /// reaches the slot, in the same order, to the last bit.
     @Test func theDemandOnANewSlotIsTheSumOverEverySampleThatReachesIt() throws {
         var e = try SearchIndexTests.territory(seed: 11, strategy: .scarcity)
-        var g = SeededRandom(seed: 11, stream: "samples")
         // Recent requests of every kind (near, far-reaching, remote), then a refresh.
         let later = Fixture.hours(30)
-        for i in 0..<300 {
-            let radius: Double? = i % 5 == 0 ? Double.random(in: 25...120, using: &g) : (i % 2 == 0 ? nil : 8)
-            try e.submit(
-                "s\(i)", [.gp, .nurse, .kine][i % 3], prio: 1 + i % 3,
-                modes: SearchIndexTests.modeSets[i % SearchIndexTests.modeSets.count],
-                at: SearchIndexTests.point(&g), within: 6 * 3600, radiusKm: radius, now: later)
+        try SearchIndexTests.submitRequestsOfEveryKind(&e, seed: 11, stream: "samples", ref: "s", now: later) { _ in
+            6 * 3600
         }
         _ = e.takeJournal()  // as the server does after each commit: prices refresh on an empty journal
         e.tick(now: later)
         let refreshed = try #require(e.bidPrices.refreshedAt)
         var reached = 0
-        for (i, pro) in e.professionals.values.sorted(by: { $0.rpps.value < $1.rpps.value }).enumerated() {
+        for (pro, slot) in SearchIndexTests.probeSlots(e, firstID: 2_000_000, startingIn: 33, publishedAt: later) {
             let samples = e.bidPrices.samples[pro.profession] ?? []
-            for (k, mode) in [SlotMode.office, .home, .tele].enumerated() {
-                let slot = Slot(
-                    id: .slot(2_000_000 + Int64(i * 3 + k)), pro: pro.rpps, profession: pro.profession,
-                    start: Fixture.hours(33), end: Fixture.hours(33.5), mode: mode, capacity: 1, ref: nil, createdAt: later)
-                let place = OpenPlace(
-                    slot: 0, start: slot.start.epochSeconds, mode: mode, places: 1,
-                    homeRadiusKm: pro.homeRadiusKm ?? e.policy.homeRadiusKm)
-                let reaching = samples.filter {
-                    place.reachable(by: $0, distanceKm: mode == .tele ? 0 : $0.location.distanceKm(to: pro.location))
-                }
-                reached += reaching.count
-                let expected = reaching.reduce(0.0) {
-                    $0 + $1.demand(
-                        onPlaceStarting: slot.start.epochSeconds, leadSeconds: Int64(e.policy.leadSeconds),
-                        after: refreshed, spanHours: e.bidPrices.spanHours)
-                }
-                #expect(e.lateDemand(on: slot) == expected, "\(mode) slot of \(pro.rpps)")
+            let place = OpenPlace(
+                slot: 0, start: slot.start.epochSeconds, mode: slot.mode, places: 1,
+                homeRadiusKm: pro.homeRadiusKm ?? e.policy.homeRadiusKm)
+            let reaching = samples.filter {
+                place.reachable(by: $0, distanceKm: slot.mode == .tele ? 0 : $0.location.distanceKm(to: pro.location))
             }
+            reached += reaching.count
+            let expected = reaching.reduce(0.0) {
+                $0 + $1.demand(
+                    onPlaceStarting: slot.start.epochSeconds, leadSeconds: Int64(e.policy.leadSeconds),
+                    after: refreshed, spanHours: e.bidPrices.spanHours)
+            }
+            #expect(e.lateDemand(on: slot) == expected, "\(slot.mode) slot of \(pro.rpps)")
         }
         #expect(reached > 1_000, "the samples reach the slots: the comparison means something")
+    }
+
+    /// 300 requests of every kind, created at `now` around the patient: near (the default
+    /// radius, or 8 km), reaching far (25–120 km), and with every set of modes, remote
+    /// included; request `i` may wait `within(i)` seconds.
+    static func submitRequestsOfEveryKind(
+        _ e: inout MatchingEngine, seed: UInt64, stream: String, ref: String, now: Date, within: (Int) -> Int
+    ) throws {
+        var g = SeededRandom(seed: seed, stream: stream)
+        for i in 0..<300 {
+            let radius: Double? = i % 5 == 0 ? Double.random(in: 25...120, using: &g) : (i % 2 == 0 ? nil : 8)
+            try e.submit(
+                "\(ref)\(i)", [.gp, .nurse, .kine][i % 3], prio: 1 + i % 3, modes: modeSets[i % modeSets.count],
+                at: point(&g), within: within(i), radiusKm: radius, now: now)
+        }
+    }
+
+    /// A slot of each mode at every professional's practice, starting `hours` after the
+    /// fixture's now, for half an hour: the places the indexes are checked on. Not published.
+    static func probeSlots(
+        _ e: MatchingEngine, firstID: Int64, startingIn hours: Double, publishedAt now: Date
+    ) -> [(pro: Professional, slot: Slot)] {
+        let pros = e.professionals.values.sorted { $0.rpps.value < $1.rpps.value }
+        return pros.enumerated().flatMap { i, pro in
+            [SlotMode.office, .home, .tele].enumerated().map { k, mode in
+                (
+                    pro,
+                    Slot(
+                        id: .slot(firstID + Int64(i * 3 + k)), pro: pro.rpps, profession: pro.profession,
+                        start: Fixture.hours(hours), end: Fixture.hours(hours + 0.5), mode: mode, capacity: 1, ref: nil,
+                        createdAt: now)
+                )
+            }
+        }
     }
 }

@@ -15,8 +15,8 @@ struct CapacityConstraintTests {
                 try await Self.commit(store, requests: [Self.request(1, slot: 1), Self.request(2, slot: 1)])
             }
             #expect(refused == "23514")
-            let requests = try await Self.count(store, "SELECT count(*)::int FROM requests")
-            let audit = try await Self.count(store, "SELECT count(*)::int FROM audit_log")
+            let requests = try await store.integer("SELECT count(*)::int FROM requests")
+            let audit = try await store.integer("SELECT count(*)::int FROM audit_log")
             #expect(requests == 0 && audit == 0, "nothing of it was written")
         }
     }
@@ -31,7 +31,7 @@ struct CapacityConstraintTests {
                 requests: [
                     Self.request(1, slot: 1, state: "cancelled"), Self.request(3, slot: 1), Self.request(4, slot: 2),
                 ])
-            #expect(try await Self.count(store, "SELECT count(*)::int FROM requests WHERE state = 'booked'") == 3)
+            #expect(try await store.integer("SELECT count(*)::int FROM requests WHERE state = 'booked'") == 3)
             // A third place on the full slot 1, by an update: a queued request booked there, a
             // booking moved there from slot 2, the cancelled request (still naming slot 1)
             // booked again. Each is refused, and leaves its request as it was.
@@ -66,7 +66,7 @@ struct CapacityConstraintTests {
             // against capacity, and an honoured booking stays where it is.
             try await Self.execute(store, "UPDATE requests SET lat = 47.7, state = 'honored' WHERE id = 1")
             try await Self.execute(store, "UPDATE requests SET state = 'booked', slot_id = 2 WHERE id = 2")
-            #expect(try await Self.count(store, "SELECT count(*)::int FROM requests WHERE slot_id IS NOT NULL") == 2)
+            #expect(try await store.integer("SELECT count(*)::int FROM requests WHERE slot_id IS NOT NULL") == 2)
         }
     }
 
@@ -116,12 +116,6 @@ struct CapacityConstraintTests {
     /// Runs one statement to its end (a trigger's error arrives with the end of the statement).
     private static func execute(_ store: Store, _ sql: String) async throws {
         for try await _ in try await store.client.query(PostgresQuery(unsafeSQL: sql)) {}
-    }
-
-    private static func count(_ store: Store, _ sql: String) async throws -> Int {
-        var n = -1
-        for try await c in try await store.client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { n = c }
-        return n
     }
 
     /// Every request as `id:state:slot`, by id.

@@ -127,21 +127,16 @@ struct DurabilityTests {
             #expect(slots.items.allSatisfy { $0["booked"] == "1" })
             // And in the database itself.
             let overbooked = try await TestPostgres.withStore(d.database) { store in
-                var n = 0
-                let rows = try await store.client.query(
+                try await store.integer(
                     """
                     SELECT count(*)::int FROM (SELECT s.id FROM slots s JOIN requests r ON r.slot_id = s.id
                     AND r.state IN ('held','booked','honored','noshow') GROUP BY s.id, s.capacity
                     HAVING count(*) > s.capacity) x
                     """)
-                for try await c in rows.decode(Int.self) { n = c }
-                return n
             }
             #expect(overbooked == 0)
-            let booked = try await TestPostgres.withStore(d.database) { store in
-                var n = 0
-                for try await c in try await store.client.query("SELECT count(*)::int FROM requests WHERE state = 'booked'").decode(Int.self) { n = c }
-                return n
+            let booked = try await TestPostgres.withStore(d.database) {
+                try await $0.integer("SELECT count(*)::int FROM requests WHERE state = 'booked'")
             }
             #expect(booked == 10, "every OK was committed before it was sent")
         }
@@ -203,11 +198,7 @@ struct LeadershipTests {
         // Never OK: UNAVAILABLE, or the connection closed as the fenced daemon stops.
         let refused = try? await admin.send(d.slotLine(pro: rpps(1), hours: 5))
         #expect(refused == nil || refused?.code == "UNAVAILABLE", "\(String(describing: refused))")
-        let slots = try await TestPostgres.withStore(db) { store in
-            var n = 0
-            for try await c in try await store.client.query("SELECT count(*)::int FROM slots").decode(Int.self) { n = c }
-            return n
-        }
+        let slots = try await TestPostgres.withStore(db) { try await $0.integer("SELECT count(*)::int FROM slots") }
         #expect(slots == 1, "the fenced change left no trace")
         await d.stop()
     }

@@ -25,6 +25,18 @@ extension TestDaemon {
     func slotLine(pro: String, hours: Double, minutes: Double = 20, extra: String = "") -> String {
         "SLOT ADD pro=\(pro) start=\(at(hours: hours)) end=\(at(hours: hours + minutes / 60)) \(extra)"
     }
+
+    /// How the ordering tests pipeline commands that wait for a commit: registers
+    /// professional 1, then writes at once `count` of its slots (an hour apart from 2 h on,
+    /// refs `refPrefix0`, `refPrefix1`…), each line followed by `each`, then `last`.
+    func pipelineSlots(on c: LineClient, count: Int, refPrefix: String, each: String, last: String = "") async throws {
+        try await c.putPro(rpps(1))
+        var batch = ""
+        for i in 0..<count {
+            batch += slotLine(pro: rpps(1), hours: 2 + Double(i), extra: "ref=\(refPrefix)\(i)") + "\n" + each
+        }
+        try await c.write(batch + last)
+    }
 }
 
 extension LineClient {

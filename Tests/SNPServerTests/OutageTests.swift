@@ -38,11 +38,7 @@ struct OutageTests {
         #expect(recovered, "the daemon accepts changes again without a restart")
         #expect(try await admin.send("REQ GET ref=O1")["state"] == "booked")
         #expect(try await admin.send("REQ GET ref=O-down-0").code == "NOT_FOUND", "refused changes left no trace")
-        let rows = try await TestPostgres.withStore(db) { store in
-            var n = 0
-            for try await c in try await store.client.query("SELECT count(*)::int FROM requests").decode(Int.self) { n = c }
-            return n
-        }
+        let rows = try await TestPostgres.withStore(db) { try await $0.integer("SELECT count(*)::int FROM requests") }
         #expect(rows == 2, "O1 and O2 only")
         await d.stop()
     }

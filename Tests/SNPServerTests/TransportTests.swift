@@ -56,13 +56,7 @@ struct TransportTests {
     @Test func pipelinedCommandsAreAnsweredInOrder() async throws {
         try await withDaemon { d in
             let c = try await d.admin()
-            try await c.putPro(rpps(1))
-            var batch = ""
-            for i in 0..<50 {
-                batch += d.slotLine(pro: rpps(1), hours: 2 + Double(i), extra: "ref=p\(i)") + "\n"
-                batch += "PING\n"
-            }
-            try await c.write(batch)
+            try await d.pipelineSlots(on: c, count: 50, refPrefix: "p", each: "PING\n")
             var ids: [Int] = []
             for _ in 0..<50 {
                 let slot = try await c.readReply()
@@ -120,13 +114,8 @@ struct FastPathTests {
     @Test func pingsNeverOvertakeRepliesStillInFlight() async throws {
         try await withDaemon { d in
             let c = try await d.admin()
-            try await c.putPro(rpps(1))
             // Commands that wait for a commit, each followed by PINGs, in one write.
-            var batch = ""
-            for i in 0..<40 {
-                batch += d.slotLine(pro: rpps(1), hours: 2 + Double(i), extra: "ref=o\(i)") + "\nping\r\nPING\n"
-            }
-            try await c.write(batch + "PING x\n")
+            try await d.pipelineSlots(on: c, count: 40, refPrefix: "o", each: "ping\r\nPING\n", last: "PING x\n")
             for _ in 0..<40 {
                 #expect(try await c.readReply()["slot"] != nil)
                 #expect(try await c.readReply().lines == ["OK pong"])
@@ -141,13 +130,7 @@ struct FastPathTests {
     @Test func readsNeverOvertakeChangesAndAnswerAsTheSessionWould() async throws {
         try await withDaemon { d in
             let c = try await d.admin()
-            try await c.putPro(rpps(1))
-            var batch = ""
-            for i in 0..<30 {
-                batch += d.slotLine(pro: rpps(1), hours: 2 + Double(i), extra: "ref=r\(i)") + "\n"
-                batch += "SLOT LIST pro=\(rpps(1))\n"
-            }
-            try await c.write(batch)
+            try await d.pipelineSlots(on: c, count: 30, refPrefix: "r", each: "SLOT LIST pro=\(rpps(1))\n")
             for i in 0..<30 {
                 #expect(try await c.readReply()["slot"] != nil)
                 #expect(try await c.readReply()["count"] == "\(i + 1)", "the read sees the change sent before it")
