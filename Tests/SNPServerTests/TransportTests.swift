@@ -80,11 +80,13 @@ struct TransportTests {
     }
 
     @Test func unauthenticatedIdleConnectionsAreClosed() async throws {
-        try await withDaemon(configure: { $0.listener.authTimeout = .milliseconds(300) }) { d in
+        // Long enough for an AUTH (a database lookup) to finish in time on a loaded machine,
+        // where the whole suite runs in parallel on two cores: 300 ms once was not.
+        try await withDaemon(configure: { $0.listener.authTimeout = .seconds(3) }) { d in
             let idle = try await LineClient.connect(port: d.port)
             #expect(try await idle.readLine() == nil, "closed by the server")
             let authed = try await d.admin()
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(3_500))
             #expect(try await authed.send("PING").isOK, "authenticated sessions are kept")
         }
     }
