@@ -156,8 +156,8 @@ enum CommandHandlers {
             kind: "slot",
             found.map { cand in
                 var f = RecordFields.slot(cand.slot, taken: e.taken(cand.slot.id.number))
-                f.add("dist_km", ReplyFormat.number(cand.distanceKm))
-                f.add("cost", ReplyFormat.number(cand.cost, decimals: 3))
+                f.add("dist_km", number: cand.distanceKm)
+                f.add("cost", number: cand.cost, decimals: 3)
                 return f
             })
     }

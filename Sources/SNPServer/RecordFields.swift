@@ -5,16 +5,14 @@ import SNPStore
 
 /// How records read on the wire: one place, so `GET`, `LIST`, `FIND` and `EVENT` agree.
 enum RecordFields {
-    static func time(_ d: Date) -> String { RFC3339.format(d) }
-
     static func professional(_ p: Professional, policy: MatchingPolicy) -> Fields {
         var f = Fields()
         f.add("pro", p.rpps.value)
         f.add("prof", p.profession.rawValue)
         f.add("name", p.name)
-        f.add("lat", ReplyFormat.number(p.location.lat, decimals: 6))
-        f.add("lon", ReplyFormat.number(p.location.lon, decimals: 6))
-        f.add("home_radius_km", ReplyFormat.number(p.homeRadiusKm ?? policy.homeRadiusKm, decimals: 1))
+        f.add("lat", number: p.location.lat, decimals: 6)
+        f.add("lon", number: p.location.lon, decimals: 6)
+        f.add("home_radius_km", number: p.homeRadiusKm ?? policy.homeRadiusKm, decimals: 1)
         f.add("weekly_cap", p.weeklyCap.map(String.init) ?? "none")
         f.add("territory", p.territory ?? "none")
         f.add("active", p.active ? "true" : "false")
@@ -26,11 +24,11 @@ enum RecordFields {
         f.add("id", s.id.description)
         f.add("pro", s.pro.value)
         f.add("prof", s.profession.rawValue)
-        f.add("start", time(s.start))
-        f.add("end", time(s.end))
+        f.add("start", time: s.start)
+        f.add("end", time: s.end)
         f.add("mode", s.mode.rawValue)
-        f.add("capacity", String(s.capacity))
-        f.add("booked", String(taken))
+        f.add("capacity", integer: s.capacity)
+        f.add("booked", integer: taken)
         return f
     }
 
@@ -39,11 +37,11 @@ enum RecordFields {
         var f = Fields()
         f.add("slot", a.slot.description)
         f.add("pro", a.pro.value)
-        f.add("start", time(a.start))
-        f.add("end", time(a.end))
+        f.add("start", time: a.start)
+        f.add("end", time: a.end)
         f.add("mode", a.mode.rawValue)
-        f.add("dist_km", ReplyFormat.number(a.distanceKm))
-        f.add("cost", ReplyFormat.number(a.cost, decimals: 3))
+        f.add("dist_km", number: a.distanceKm)
+        f.add("cost", number: a.cost, decimals: 3)
         return f
     }
 
@@ -54,11 +52,11 @@ enum RecordFields {
         f.add("state", r.state.rawValue)
         switch r.state {
         case .booked, .held, .honored, .noshow:
-            if let a = r.assignment { append(&f, assignment(a)) }
-            if r.state == .held, let until = r.holdUntil { f.add("hold_until", time(until)) }
+            if let a = r.assignment { f.append(assignment(a)) }
+            if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
         case .queued:
-            if let rank { f.add("rank", String(rank)) }
-            f.add("deadline", time(r.deadline))
+            if let rank { f.add("rank", integer: rank) }
+            f.add("deadline", time: r.deadline)
         case .expired, .cancelled:
             f.add("reason", r.reason)
         }
@@ -72,16 +70,16 @@ enum RecordFields {
         f.add("ref", r.spec.ref)
         f.add("state", r.state.rawValue)
         f.add("prof", r.spec.profession.rawValue)
-        f.add("prio", String(r.spec.priority))
+        f.add("prio", integer: r.spec.priority)
         f.add("mode", r.spec.modes.description)
-        f.add("created", time(r.createdAt))
-        f.add("deadline", time(r.deadline))
-        if r.state.occupiesSlot, let a = r.assignment { append(&f, assignment(a)) }
-        if r.state == .held, let until = r.holdUntil { f.add("hold_until", time(until)) }
-        if r.state == .queued, let rank { f.add("rank", String(rank)) }
-        if let booked = r.bookedAt { f.add("booked_at", time(booked)) }
+        f.add("created", time: r.createdAt)
+        f.add("deadline", time: r.deadline)
+        if r.state.occupiesSlot, let a = r.assignment { f.append(assignment(a)) }
+        if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
+        if r.state == .queued, let rank { f.add("rank", integer: rank) }
+        if let booked = r.bookedAt { f.add("booked_at", time: booked) }
         f.add("reason", r.reason)
-        if let closed = r.closedAt { f.add("closed", time(closed)) }
+        if let closed = r.closedAt { f.add("closed", time: closed) }
         return f
     }
 
@@ -94,22 +92,18 @@ enum RecordFields {
         if r.state.occupiesSlot, let a = r.assignment {
             f.add("slot", a.slot.description)
             f.add("pro", a.pro.value)
-            f.add("start", time(a.start))
+            f.add("start", time: a.start)
         }
-        if r.state == .held, let until = r.holdUntil { f.add("hold_until", time(until)) }
+        if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
         f.add("reason", r.reason)
         return f
-    }
-
-    static func append(_ f: inout Fields, _ more: Fields) {
-        for (k, v) in more.pairs { f.add(k, v) }
     }
 
     /// Lists read as `id=` followed by the fields of the matching `GET`.
     static func listItem(id: String, _ fields: Fields) -> Fields {
         var f = Fields()
         f.add("id", id)
-        append(&f, fields)
+        f.append(fields)
         return f
     }
 }

@@ -88,6 +88,12 @@ final class LoadConnection: ChannelInboundHandler {
         if received == nil { received = bytes } else { received!.writeBuffer(&bytes) }
         while let view = received!.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
             let length = view - received!.readerIndex
+            if case .running(let command, let since, let left?) = state {
+                // An item of a list reply: counted, never read (the client's time is not the server's).
+                received!.moveReaderIndex(forwardBy: length + 1)
+                if left > 1 { state = .running(command, since: since, linesLeft: left - 1) } else { complete(command, since, context) }
+                continue
+            }
             let line = received!.readString(length: length)!
             received!.moveReaderIndex(forwardBy: 1)
             handle(line, context: context)
@@ -118,10 +124,8 @@ final class LoadConnection: ChannelInboundHandler {
                 return
             }
             waitForStart(context: context)
-        case .running(let command, let since, let linesLeft):
-            if let left = linesLeft {
-                if left > 1 { state = .running(command, since: since, linesLeft: left - 1) } else { complete(command, since, context) }
-            } else if command.kind.isList, line.hasPrefix("OK count="), let n = Int(line.dropFirst(9).prefix { $0 != " " }), n > 0 {
+        case .running(let command, let since, _):
+            if command.kind.isList, line.hasPrefix("OK count="), let n = Int(line.dropFirst(9).prefix { $0 != " " }), n > 0 {
                 state = .running(command, since: since, linesLeft: n)
             } else {
                 script.observe(command.kind, reply: line)

@@ -181,5 +181,6 @@ struct CommandScript {
 
     private func ref() -> String { "bench-\(runTag)-\(workload.name)-\(connection)-\(counter)" }
 
-    private func fixed(_ degrees: Double) -> String { String(format: "%.5f", degrees) }
+    /// `%.5f`, without `String(format:)`: on Linux it costs microseconds, which the server would lose.
+    private func fixed(_ degrees: Double) -> String { FixedDecimal.format(degrees, decimals: 5) }
 }

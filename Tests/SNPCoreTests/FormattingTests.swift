@@ -36,4 +36,22 @@ struct FormattingTests {
             #expect(RFC3339.format(d) == expected)
         }
     }
+
+    @Test func digitsAreWrittenAsStringWritesThem() {
+        var values: [Int64] = [0, 1, -1, 9, 10, 99, 100, 2026, -2026, Int64.max, Int64.min, Int64.max - 1]
+        var n: Int64 = 1
+        for _ in 0..<18 {
+            n *= 10
+            values += [n - 1, n, n + 1, -n]
+        }
+        for value in values {
+            for width in [1, 2, 4, 20, 30] {
+                var bytes: [UInt8] = Array("x".utf8)
+                FixedDecimal.writeDigits(value, width: width, into: &bytes)
+                let digits = String(value.magnitude)
+                let padded = String(repeating: "0", count: max(0, min(width, 24) - digits.count)) + digits
+                #expect(String(decoding: bytes, as: UTF8.self) == "x" + (value < 0 ? "-" : "") + padded, "\(value) \(width)")
+            }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SNPCore
 import SNPProtocol
 import Testing
@@ -88,6 +89,27 @@ import Testing
         #expect(f["req"] == "r1")
         #expect(f["slot"] == nil)
         #expect(Fields().encoded == "")
+    }
+
+    /// A time, an integer or a number added as such is written exactly as its text form.
+    @Test func typedValuesAreWrittenAsTheirText() {
+        let instant = Date(epochSeconds: 1_795_424_400)
+        var typed = Fields()
+        typed.add("start", time: instant)
+        typed.add("booked", integer: -3)
+        typed.add("dist_km", number: 2.345)
+        typed.add("cost", number: -0.0001, decimals: 3)
+        typed.add("name", "Dr Le Goff")
+        let text = Fields([
+            ("start", "2026-11-23T09:00:00Z"), ("booked", "-3"), ("dist_km", "2.35"), ("cost", "0.000"), ("name", "Dr Le Goff"),
+        ])
+        #expect(typed == text)
+        #expect(typed.encoded == text.encoded)
+        #expect(typed.encoded == " start=2026-11-23T09:00:00Z booked=-3 dist_km=2.35 cost=0.000 name=\"Dr Le Goff\"")
+        #expect(typed["start"] == "2026-11-23T09:00:00Z")
+        var joined = Fields([("id", "s1")])
+        joined.append(typed)
+        #expect(ReplyFormat.list(kind: "slot", [joined]) == "OK count=1\nslot id=s1" + text.encoded + "\n")
     }
 
     @Test func numbersHaveFixedDecimalsAndNoExponent() {

@@ -19,10 +19,38 @@ public struct SlotIndex: Sendable {
         public static func == (a: Entry, b: Entry) -> Bool { a.start == b.start && a.slot == b.slot }
     }
 
+    /// A bucket's profession, mode and cell. The profession and mode are kept as one small
+    /// number: enums with `String` raw values hash and compare their strings, and a search
+    /// looks up some seventy buckets.
     struct BucketKey: Hashable, Sendable {
-        var profession: Profession
-        var mode: SlotMode
+        private var kind: UInt16
         var cell: Int64
+
+        init(profession: Profession, mode: SlotMode, cell: Int64) {
+            kind = BucketKey.number(profession) << 2 | BucketKey.number(mode)
+            self.cell = cell
+        }
+
+        func holds(_ profession: Profession) -> Bool { kind >> 2 == BucketKey.number(profession) }
+
+        private static func number(_ p: Profession) -> UInt16 {
+            switch p {
+            case .gp: 0
+            case .kine: 1
+            case .nurse: 2
+            case .midwife: 3
+            case .dentist: 4
+            case .pediatrician: 5
+            }
+        }
+
+        private static func number(_ m: SlotMode) -> UInt16 {
+            switch m {
+            case .office: 0
+            case .home: 1
+            case .tele: 2
+            }
+        }
     }
 
     static let cellDegrees = 0.1
@@ -79,7 +107,7 @@ public struct SlotIndex: Sendable {
     /// Visits every indexed slot of a profession, bucket by bucket (in no particular order):
     /// without gathering or sorting them, which with a million slots costs more than the visit.
     public func forEach(profession: Profession, _ body: (Entry) -> Void) {
-        for (key, list) in buckets where key.profession == profession {
+        for (key, list) in buckets where key.holds(profession) {
             for entry in list { body(entry) }
         }
     }
@@ -106,8 +134,8 @@ public struct SlotIndex: Sendable {
         enter: (_ minDistanceKm: Double) -> Bool = { _ in true },
         _ visit: (Entry) -> Bool
     ) {
-        for (key, minDistance) in bucketKeys(profession: profession, mode: mode, near: point, radiusKm: radiusKm) {
-            guard let list = buckets[key], enter(minDistance) else { continue }
+        for (list, minDistance) in lists(profession: profession, mode: mode, near: point, radiusKm: radiusKm) {
+            guard enter(minDistance) else { continue }
             var i = SlotIndex.lowerBound(list, Entry(start: from, slot: Int64.min, location: point))
             while i < list.count, list[i].start <= to {
                 if !visit(list[i]) { break }
@@ -118,15 +146,19 @@ public struct SlotIndex: Sendable {
 
     /// The buckets to search, nearest first, each with a lower bound of the distance from
     /// `point` to the cell (0 for `tele`).
-    func bucketKeys(profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double) -> [(BucketKey, Double)] {
-        if mode == .tele { return [(BucketKey(profession: profession, mode: .tele, cell: SlotIndex.anywhere), 0)] }
-        var cells: [(key: BucketKey, distance: Double)] = []
-        SlotIndex.forEachCell(near: point, radiusKm: radiusKm) { cell in
-            let key = BucketKey(profession: profession, mode: mode, cell: cell)
-            if buckets[key] != nil { cells.append((key, SlotIndex.minDistanceKm(from: point, toCell: cell))) }
+    func lists(profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double) -> [(list: [Entry], distance: Double)] {
+        if mode == .tele {
+            let key = BucketKey(profession: profession, mode: .tele, cell: SlotIndex.anywhere)
+            return buckets[key].map { [($0, 0)] } ?? []
         }
-        cells.sort { $0.distance < $1.distance }
-        return cells.map { ($0.key, $0.distance) }
+        var found: [(list: [Entry], distance: Double)] = []
+        SlotIndex.forEachCell(near: point, radiusKm: radiusKm) { cell in
+            if let list = buckets[BucketKey(profession: profession, mode: mode, cell: cell)] {
+                found.append((list, SlotIndex.minDistanceKm(from: point, toCell: cell)))
+            }
+        }
+        found.sort { $0.distance < $1.distance }
+        return found
     }
 
     /// A lower bound of the great-circle distance from `point` to any point of a grid cell:

@@ -8,10 +8,24 @@ public enum FixedDecimal {
     private static let powersOfTen: [Double] = (0...9).map { pow(10, Double($0)) }
 
     public static func format(_ x: Double, decimals: Int) -> String {
-        guard (0...9).contains(decimals), x.isFinite else { return slow(x, decimals: decimals) }
+        var bytes: [UInt8] = []
+        write(x, decimals: decimals, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `format(x, decimals:)` to `out`, without a string of its own: a reply
+    /// writes its numbers straight into its bytes.
+    public static func write(_ x: Double, decimals: Int, into out: inout [UInt8]) {
+        guard (0...9).contains(decimals), x.isFinite else {
+            out.append(contentsOf: slow(x, decimals: decimals).utf8)
+            return
+        }
         let scale = powersOfTen[decimals]
         // Beyond 2^52 the scaled value has no fraction left to round, nor fits the integers below.
-        guard abs(x) * scale < 4e15 else { return slow(x, decimals: decimals) }
+        guard abs(x) * scale < 4e15 else {
+            out.append(contentsOf: slow(x, decimals: decimals).utf8)
+            return
+        }
         // x × scale == product + error exactly (FMA), so the rounding below is that of the
         // exact value, as printf's is; scale is exact for these powers of ten.
         let product = x * scale
@@ -25,14 +39,33 @@ public enum FixedDecimal {
         }
         let units = Int64(abs(rounded))
         let divisor = Int64(scale)
-        var text = rounded < 0 ? "-" : ""
-        text += String(units / divisor)
-        guard decimals > 0 else { return text }
-        let digits = String(units % divisor)
-        text += "."
-        text += String(repeating: "0", count: decimals - digits.count)
-        text += digits
-        return text
+        if rounded < 0 { out.append(UInt8(ascii: "-")) }
+        writeDigits(units / divisor, into: &out)
+        guard decimals > 0 else { return }
+        out.append(UInt8(ascii: "."))
+        writeDigits(units % divisor, width: decimals, into: &out)
+    }
+
+    /// Appends the decimal digits of `n` (a `-` first if negative), with leading zeros up
+    /// to `width` digits.
+    public static func writeDigits(_ n: Int64, width: Int = 1, into out: inout [UInt8]) {
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = n.magnitude
+        // An Int64 has at most 19 digits.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(48 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            while count < min(width, 24) {
+                buffer[23 - count] = UInt8(ascii: "0")
+                count += 1
+            }
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
     }
 
     /// The reference: printf, with the sign of a negative zero removed.
