@@ -49,7 +49,7 @@ struct FormattingTests {
                 var bytes: [UInt8] = Array("x".utf8)
                 FixedDecimal.writeDigits(value, width: width, into: &bytes)
                 let digits = String(value.magnitude)
-                let padded = String(repeating: "0", count: max(0, min(width, 24) - digits.count)) + digits
+                let padded = String(repeating: "0", count: max(0, width - digits.count)) + digits
                 #expect(String(decoding: bytes, as: UTF8.self) == "x" + (value < 0 ? "-" : "") + padded, "\(value) \(width)")
             }
         }

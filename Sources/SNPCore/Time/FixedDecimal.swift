@@ -50,21 +50,23 @@ public enum FixedDecimal {
     /// to `width` digits.
     public static func writeDigits(_ n: Int64, width: Int = 1, into out: inout [UInt8]) {
         if n < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = n.magnitude
-        // An Int64 has at most 19 digits.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[23 - count] = UInt8(48 + magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            while count < min(width, 24) {
-                buffer[23 - count] = UInt8(ascii: "0")
-                count += 1
+        let magnitude = n.magnitude
+        var count = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        for _ in count..<max(count, width) { out.append(UInt8(ascii: "0")) }
+        // Room for the digits, then filled from the last one, in place.
+        let end = out.count + count
+        for _ in 0..<count { out.append(0) }
+        out.withUnsafeMutableBufferPointer { buffer in
+            var v = magnitude
+            for i in stride(from: end - 1, through: end - count, by: -1) {
+                buffer[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                v /= 10
             }
-            out.append(contentsOf: buffer[(24 - count)...])
         }
     }
 
