@@ -91,7 +91,13 @@ struct RunCommand: AsyncParsableCommand {
                 }
                 _ = try await phase(.book)
             case "paced":
-                let booked = report.phases.last { $0.name == "book" }.map { Double($0.count(.reqAddMatch, outcome: "booked")) / $0.seconds }
+                // Half the booking rate; on a territory where the book phase found its slots
+                // taken (10 000 slots, after the queued requests), half its REQ ADD rate.
+                let book = report.phases.last { $0.name == "book" }
+                let booked = book.map { b in
+                    Double(b.count(.reqAddMatch, outcome: "booked") > 0 ? b.count(.reqAddMatch, outcome: "booked") : b.count(.reqAddMatch))
+                        / b.seconds
+                }
                 guard let rate = pacedRate ?? booked.map({ $0 / 2 }), rate > 0 else {
                     throw ValidationError("the paced phase needs --paced-rate or a book phase before it")
                 }

@@ -123,6 +123,50 @@ import Testing
         #expect(reached > 1_000, "the samples reach the slots: the comparison means something")
     }
 
+    /// Under `scarcity`, a freed place weighs each eligible waiting request by the places
+    /// likely to come for it, read from the recent publications filed near it
+    /// (`RecentPublications`): that must equal the sum over every recent publication the
+    /// request could use, in number order, to the last bit.
+    @Test func likelyPlacesAreTheSumOverEveryRecentPublicationThatServes() throws {
+        var e = try SearchIndexTests.territory(seed: 12, strategy: .scarcity)
+        let later = Fixture.hours(3)
+        try SearchIndexTests.submitRequestsOfEveryKind(&e, seed: 12, stream: "weighed", ref: "w", now: later) { i in
+            (6 + i % 40) * 3600
+        }
+        let t = later.epochSeconds
+        let since = t - Int64(e.policy.scarcity.historySeconds)
+        var served = 0
+        for r in e.requests.values.sorted(by: { $0.id.number < $1.id.number }) {
+            let q = BidPriceBook.Sample(
+                location: r.spec.location, modes: r.spec.modes, officeRadiusKm: r.spec.radiusKm ?? e.policy.officeRadiusKm,
+                withinSeconds: Int64(r.spec.withinSeconds), share: 1)
+            var total = 0.0
+            var oldest = t
+            var covered: Int64?
+            for n in stride(from: e.lastSlotNumber, through: 1, by: -1) {
+                guard let s = e.slots[n] else { continue }
+                if s.createdAt.epochSeconds < since {
+                    covered = t - since
+                    break
+                }
+                oldest = min(oldest, s.createdAt.epochSeconds)
+                guard s.profession == r.spec.profession, let p = e.professionals[s.pro] else { continue }
+                let place = OpenPlace(
+                    slot: n, start: s.start.epochSeconds, mode: s.mode, places: 1,
+                    homeRadiusKm: p.homeRadiusKm ?? e.policy.homeRadiusKm)
+                guard place.reachable(by: q, distanceKm: s.mode == .tele ? 0 : q.location.distanceKm(to: p.location)) else {
+                    continue
+                }
+                served += 1
+                let window = r.deadline.epochSeconds - (s.start.epochSeconds - s.createdAt.epochSeconds) - t
+                if window > 0 { total += Double(window) * Double(s.capacity) }
+            }
+            let expected = total / Double(max(6 * 3600, covered ?? t - oldest))
+            #expect(e.expectedPlaces(for: r, now: later) == expected, "\(r.spec.ref) \(r.spec.modes.description)")
+        }
+        #expect(served > 1_000, "the publications serve the requests: the comparison means something")
+    }
+
     /// 300 requests of every kind, created at `now` around the patient: near (the default
     /// radius, or 8 km), reaching far (25–120 km), and with every set of modes, remote
     /// included; request `i` may wait `within(i)` seconds.

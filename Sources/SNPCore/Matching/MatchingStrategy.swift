@@ -301,15 +301,23 @@ extension MatchingEngine {
     /// its deadline (`expectedPlaces`; halved, by default, for priority 1). Those at risk
     /// (fewer than `riskPlaces`) come before the others; inside each group, the fewest
     /// likely places wins, and ties keep queue order (priority, deadline, arrival).
+    /// The recent publications are read once for all of them, and not at all when only
+    /// one request is eligible.
     func scarcityChoice(for slot: Slot, now: Date) -> (CareRequest, Candidate)? {
         let tuning = policy.scarcity
-        var best: (r: CareRequest, c: Candidate, rank: (Int, Double))?
+        var eligible: [(r: CareRequest, c: Candidate, priority: Int)] = []
         for key in waiting(for: slot) {
             guard key.deadline >= slot.start.epochSeconds, let r = requests[key.request],
                 case .success(let c) = evaluate(slot, for: MatchNeed(r), now: now)
             else { continue }
-            var places = expectedPlaces(for: r, now: now)
-            if key.priority == 1 { places *= tuning.urgentPlacesFactor }
+            eligible.append((r, c, key.priority))
+        }
+        guard eligible.count > 1 else { return eligible.first.map { ($0.r, $0.c) } }
+        let recent = recentPublications(of: slot.profession, now: now)
+        var best: (r: CareRequest, c: Candidate, rank: (Int, Double))?
+        for (r, c, priority) in eligible {
+            var places = expectedPlaces(for: r, now: now, among: recent)
+            if priority == 1 { places *= tuning.urgentPlacesFactor }
             let rank = (places < tuning.riskPlaces ? 0 : 1, places)
             if best == nil || rank < best!.rank { best = (r, c, rank) }
         }
@@ -320,11 +328,33 @@ extension MatchingEngine {
     /// publication (within `historySeconds`) it could have used, at the rate they came, if
     /// one published as long before its start would start before the deadline.
     func expectedPlaces(for r: CareRequest, now: Date) -> Double {
-        let t = now.epochSeconds
-        let since = t - Int64(policy.scarcity.historySeconds)
+        expectedPlaces(for: r, now: now, among: recentPublications(of: r.spec.profession, now: now))
+    }
+
+    /// `expectedPlaces(for:now:)`, from the recent publications read once.
+    func expectedPlaces(for r: CareRequest, now: Date, among recent: RecentPublications) -> Double {
         let latest = r.deadline.epochSeconds
         let q = sample(r)
         var total = 0.0
+        let reach = max(q.modes.contains(.office) ? q.officeRadiusKm : 0, q.modes.contains(.home) ? maxHomeRadiusKm : 0)
+        for i in recent.near(q.location, reachKm: reach) {
+            let (s, p) = recent.publications[i]
+            guard reaches(q, slot: s, pro: p) else { continue }
+            // Published `ahead` before its start: one published from now on that far ahead
+            // starts before the deadline if it is published within `window`.
+            let ahead = s.start.epochSeconds - s.createdAt.epochSeconds
+            let window = latest - ahead - now.epochSeconds
+            if window > 0 { total += Double(window) * Double(s.capacity) }
+        }
+        return total / Double(max(6 * 3600, recent.coveredSeconds))
+    }
+
+    /// The publications of `profession` within `historySeconds`, newest first (by number,
+    /// down to the first older one), with how long a span they cover.
+    func recentPublications(of profession: Profession, now: Date) -> RecentPublications {
+        let t = now.epochSeconds
+        let since = t - Int64(policy.scarcity.historySeconds)
+        var recent = RecentPublications()
         var oldest = t
         var n = lastSlotNumber
         while n > 0 {
@@ -332,16 +362,45 @@ extension MatchingEngine {
             guard let s = slots[n] else { continue }
             if s.createdAt.epochSeconds < since { break }
             oldest = min(oldest, s.createdAt.epochSeconds)
-            guard s.profession == r.spec.profession, let p = professionals[s.pro], reaches(q, slot: s, pro: p) else {
-                continue
-            }
-            // Published `ahead` before its start: one published from now on that far ahead
-            // starts before the deadline if it is published within `window`.
-            let ahead = s.start.epochSeconds - s.createdAt.epochSeconds
-            let window = latest - ahead - t
-            if window > 0 { total += Double(window) * Double(s.capacity) }
+            guard s.profession == profession, let p = professionals[s.pro] else { continue }
+            recent.add(s, p)
         }
-        let covered = n > 0 ? t - since : t - oldest
-        return total / Double(max(6 * 3600, covered))
+        recent.coveredSeconds = n > 0 ? t - since : t - oldest
+        return recent
+    }
+}
+
+/// The recent publications of one profession, newest first, filed by the grid cell of
+/// their practice (`tele` ones apart), so that weighing a waiting request reads those
+/// near it instead of every publication with a haversine each (docs/PERFORMANCE.md,
+/// change 23). Positions come back ascending: sums over them are made in the same order
+/// as over every publication, to the last bit.
+struct RecentPublications {
+    private(set) var publications: [(slot: Slot, pro: Professional)] = []
+    private var byCell: [Int64: [Int]] = [:]
+    private var anywhere: [Int] = []
+    /// The span the publications cover, the denominator of a rate.
+    var coveredSeconds: Int64 = 0
+
+    mutating func add(_ slot: Slot, _ pro: Professional) {
+        if slot.mode == .tele {
+            anywhere.append(publications.count)
+        } else {
+            byCell[SlotIndex.cell(of: pro.location), default: []].append(publications.count)
+        }
+        publications.append((slot, pro))
+    }
+
+    /// The positions, ascending, of the `tele` publications and of those whose practice
+    /// may lie within `reachKm` of `point`: a superset of those a request there could use.
+    /// Beyond `RequestQueue.nearbyKm`, every position, rather than walking many cells.
+    func near(_ point: GeoPoint, reachKm: Double) -> [Int] {
+        guard reachKm <= RequestQueue.nearbyKm else { return Array(publications.indices) }
+        var found = anywhere
+        SlotIndex.forEachCell(near: point, radiusKm: reachKm) { cell in
+            if let filed = byCell[cell] { found.append(contentsOf: filed) }
+        }
+        found.sort()
+        return found
     }
 }
