@@ -2,7 +2,7 @@ import Foundation
 import SNPCore
 
 /// A field's value, kept typed until its line is written: a time or a number goes straight
-/// into the reply's bytes, without a string of its own (a `SLOT FIND` reply has thirty).
+/// into the reply's bytes, without a string of its own (a `SLOT FIND` reply has sixty).
 public enum FieldValue: Sendable {
     case text(String)
     case integer(Int)
