@@ -91,12 +91,11 @@ struct RunCommand: AsyncParsableCommand {
                 }
                 _ = try await phase(.book)
             case "paced":
-                // Half the booking rate; on a territory where the book phase found its slots
-                // taken (10 000 slots, after the queued requests), half its REQ ADD rate.
-                let book = report.phases.last { $0.name == "book" }
-                let booked = book.map { b in
-                    Double(b.count(.reqAddMatch, outcome: "booked") > 0 ? b.count(.reqAddMatch, outcome: "booked") : b.count(.reqAddMatch))
-                        / b.seconds
+                // Half the booking rate; half the REQ ADD rate if the book phase booked nothing
+                // (at 10 000 slots its warm-up second can take every slot near the professionals).
+                let booked = report.phases.last { $0.name == "book" }.map { book in
+                    let n = book.count(.reqAddMatch, outcome: "booked")
+                    return Double(n > 0 ? n : book.count(.reqAddMatch)) / book.seconds
                 }
                 guard let rate = pacedRate ?? booked.map({ $0 / 2 }), rate > 0 else {
                     throw ValidationError("the paced phase needs --paced-rate or a book phase before it")
