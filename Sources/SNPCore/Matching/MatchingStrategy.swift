@@ -338,13 +338,16 @@ extension MatchingEngine {
         var total = 0.0
         let reach = max(q.modes.contains(.office) ? q.officeRadiusKm : 0, q.modes.contains(.home) ? maxHomeRadiusKm : 0)
         for i in recent.near(q.location, reachKm: reach) {
-            let (s, p) = recent.publications[i]
-            guard reaches(q, slot: s, pro: p) else { continue }
+            let p = recent.publications[i]
+            let place = OpenPlace(slot: 0, start: p.start, mode: p.mode, places: 1, homeRadiusKm: p.homeRadiusKm)
+            guard place.reachable(by: q, distanceKm: p.mode == .tele ? 0 : q.location.distanceKm(to: p.location)) else {
+                continue
+            }
             // Published `ahead` before its start: one published from now on that far ahead
             // starts before the deadline if it is published within `window`.
-            let ahead = s.start.epochSeconds - s.createdAt.epochSeconds
+            let ahead = p.start - p.createdAt
             let window = latest - ahead - now.epochSeconds
-            if window > 0 { total += Double(window) * Double(s.capacity) }
+            if window > 0 { total += Double(window) * Double(p.capacity) }
         }
         return total / Double(max(6 * 3600, recent.coveredSeconds))
     }
@@ -363,7 +366,7 @@ extension MatchingEngine {
             if s.createdAt.epochSeconds < since { break }
             oldest = min(oldest, s.createdAt.epochSeconds)
             guard s.profession == profession, let p = professionals[s.pro] else { continue }
-            recent.add(s, p)
+            recent.add(s, at: p.location, homeRadiusKm: p.homeRadiusKm ?? policy.homeRadiusKm)
         }
         recent.coveredSeconds = n > 0 ? t - since : t - oldest
         return recent
@@ -376,19 +379,34 @@ extension MatchingEngine {
 /// change 23). Positions come back ascending: sums over them are made in the same order
 /// as over every publication, to the last bit.
 struct RecentPublications {
-    private(set) var publications: [(slot: Slot, pro: Professional)] = []
+    /// What weighing reads of a publication: plain values, so that reading one retains
+    /// nothing (a `Slot` and a `Professional` hold strings).
+    struct Publication {
+        var mode: SlotMode
+        var start: Int64
+        var createdAt: Int64
+        var capacity: Int
+        /// The practice's.
+        var location: GeoPoint
+        var homeRadiusKm: Double
+    }
+
+    private(set) var publications: [Publication] = []
     private var byCell: [Int64: [Int]] = [:]
     private var anywhere: [Int] = []
     /// The span the publications cover, the denominator of a rate.
     var coveredSeconds: Int64 = 0
 
-    mutating func add(_ slot: Slot, _ pro: Professional) {
+    mutating func add(_ slot: Slot, at practice: GeoPoint, homeRadiusKm: Double) {
         if slot.mode == .tele {
             anywhere.append(publications.count)
         } else {
-            byCell[SlotIndex.cell(of: pro.location), default: []].append(publications.count)
+            byCell[SlotIndex.cell(of: practice), default: []].append(publications.count)
         }
-        publications.append((slot, pro))
+        publications.append(
+            Publication(
+                mode: slot.mode, start: slot.start.epochSeconds, createdAt: slot.createdAt.epochSeconds,
+                capacity: slot.capacity, location: practice, homeRadiusKm: homeRadiusKm))
     }
 
     /// The positions, ascending, of the `tele` publications and of those whose practice
