@@ -75,7 +75,8 @@ public struct Fields: Sendable, Equatable {
     public subscript(key: String) -> String? { items.first { $0.key == key }?.value.text }
 
     public static func == (a: Fields, b: Fields) -> Bool {
-        a.pairs.map(\.key) == b.pairs.map(\.key) && a.pairs.map(\.value) == b.pairs.map(\.value)
+        let (x, y) = (a.pairs, b.pairs)
+        return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
     /// ` key=value key="quoted value"`, with a leading space when not empty.

@@ -91,7 +91,7 @@ import Testing
     }
 
     /// Under `scarcity`, the demand on a slot published after the last refresh reads only the
-    /// samples filed near it (`SampleIndex`): it must equal the sum over every sample that
+    /// samples filed near it (`CellFiling`): it must equal the sum over every sample that
     /// reaches the slot, in the same order, to the last bit.
     @Test func theDemandOnANewSlotIsTheSumOverEverySampleThatReachesIt() throws {
         var e = try SearchIndexTests.territory(seed: 11, strategy: .scarcity)
@@ -162,7 +162,8 @@ import Testing
                 if window > 0 { total += Double(window) * Double(s.capacity) }
             }
             let expected = total / Double(max(6 * 3600, covered ?? t - oldest))
-            #expect(e.expectedPlaces(for: r, now: later) == expected, "\(r.spec.ref) \(r.spec.modes.description)")
+            let recent = e.recentPublications(of: r.spec.profession, now: later)
+            #expect(e.expectedPlaces(for: r, now: later, among: recent) == expected, "\(r.spec.ref) \(r.spec.modes.description)")
         }
         #expect(served > 1_000, "the publications serve the requests: the comparison means something")
     }

@@ -127,7 +127,7 @@ struct BidPriceBook: Sendable {
     var spanHours = 1.0
     var samples: [Profession: [Sample]] = [:]
     /// The same samples filed by place.
-    var sampleIndex: [Profession: SampleIndex] = [:]
+    var sampleIndex: [Profession: CellFiling] = [:]
     /// Bid price of one place of each open slot, at the last refresh.
     var prices: [Int64: Double] = [:]
     /// Demand on each slot published since the last refresh (`lateDemand(on:)`), kept at
@@ -162,7 +162,7 @@ extension MatchingEngine {
     /// like sample `q` arrives at rate 1/span; it could use the slot if it arrives between
     /// the refresh and the slot's start minus the lead, and no longer than its `within`
     /// before the start. (The refresh computes the same for every open slot at once.)
-    /// Reads the samples filed near the slot (`SampleIndex`), in their order: `setSlot`
+    /// Reads the samples filed near the slot (`CellFiling`), in their order: `setSlot`
     /// keeps the result for each new slot, so that searches do not compute it again.
     func lateDemand(on slot: Slot) -> Double? {
         guard let t = bidPrices.refreshedAt, let samples = bidPrices.samples[slot.profession],
@@ -260,7 +260,7 @@ extension MatchingEngine {
                 }
             }
             book.samples[profession] = samples
-            book.sampleIndex[profession] = SampleIndex(cells: cells)
+            book.sampleIndex[profession] = CellFiling(cells: cells)
             for (k, places) in map.places.enumerated() {
                 for (j, o) in places.enumerated() where o.places > 0 {
                     book.prices[o.slot] = policy.scarcity.bidPriceWeight * demand[k][j] / Double(o.places)
@@ -325,13 +325,9 @@ extension MatchingEngine {
     }
 
     /// Places likely to be published for a waiting request before its deadline: each recent
-    /// publication (within `historySeconds`) it could have used, at the rate they came, if
-    /// one published as long before its start would start before the deadline.
-    func expectedPlaces(for r: CareRequest, now: Date) -> Double {
-        expectedPlaces(for: r, now: now, among: recentPublications(of: r.spec.profession, now: now))
-    }
-
-    /// `expectedPlaces(for:now:)`, from the recent publications read once.
+    /// publication (within `historySeconds`, `recentPublications`) it could have used, at
+    /// the rate they came, if one published as long before its start would start before
+    /// the deadline.
     func expectedPlaces(for r: CareRequest, now: Date, among recent: RecentPublications) -> Double {
         let latest = r.deadline.epochSeconds
         let q = sample(r)
@@ -374,10 +370,8 @@ extension MatchingEngine {
 }
 
 /// The recent publications of one profession, newest first, filed by the grid cell of
-/// their practice (`tele` ones apart), so that weighing a waiting request reads those
-/// near it instead of every publication with a haversine each (docs/PERFORMANCE.md,
-/// change 23). Positions come back ascending: sums over them are made in the same order
-/// as over every publication, to the last bit.
+/// their practice (`tele` ones anywhere: `CellFiling`), so that weighing a waiting request
+/// reads those near it (docs/PERFORMANCE.md, change 23).
 struct RecentPublications {
     /// What weighing reads of a publication: plain values, so that reading one retains
     /// nothing (a `Slot` and a `Professional` hold strings).
@@ -392,17 +386,12 @@ struct RecentPublications {
     }
 
     private(set) var publications: [Publication] = []
-    private var byCell: [Int64: [Int]] = [:]
-    private var anywhere: [Int] = []
+    private var filing = CellFiling()
     /// The span the publications cover, the denominator of a rate.
     var coveredSeconds: Int64 = 0
 
     mutating func add(_ slot: Slot, at practice: GeoPoint, homeRadiusKm: Double) {
-        if slot.mode == .tele {
-            anywhere.append(publications.count)
-        } else {
-            byCell[SlotIndex.cell(of: practice), default: []].append(publications.count)
-        }
+        filing.file(slot.mode == .tele ? CellFiling.anywhereCell : SlotIndex.cell(of: practice))
         publications.append(
             Publication(
                 mode: slot.mode, start: slot.start.epochSeconds, createdAt: slot.createdAt.epochSeconds,
@@ -414,11 +403,6 @@ struct RecentPublications {
     /// Beyond `RequestQueue.nearbyKm`, every position, rather than walking many cells.
     func near(_ point: GeoPoint, reachKm: Double) -> [Int] {
         guard reachKm <= RequestQueue.nearbyKm else { return Array(publications.indices) }
-        var found = anywhere
-        SlotIndex.forEachCell(near: point, radiusKm: reachKm) { cell in
-            if let filed = byCell[cell] { found.append(contentsOf: filed) }
-        }
-        found.sort()
-        return found
+        return filing.near(point, reachKm: reachKm)
     }
 }
