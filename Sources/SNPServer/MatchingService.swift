@@ -23,9 +23,9 @@ public struct PendingReply: Sendable {
 /// Commands that change state run one at a time on this actor, against memory, so each
 /// sees the effects of the ones before. Read-only commands run in the caller's task
 /// (`read`), in parallel with each other, under the engine cell's read lock. Changes are
-/// queued and written by a single flush loop: while one
-/// transaction is in flight, new changes accumulate and go together in the next one, so
-/// one WAL flush serves many commands (group commit). A reply leaves only once its commit
+/// queued and written by a single flush loop: while one transaction is in flight, new
+/// changes accumulate and go together in the next one, so one WAL flush serves many
+/// commands (group commit). A reply leaves only once its commit
 /// is durable (§3.3). If a commit fails, every change not yet durable is undone in memory,
 /// their commands answer `UNAVAILABLE`, changes are refused until the database answers
 /// again, and the engine is then reloaded from the database, the source of truth.

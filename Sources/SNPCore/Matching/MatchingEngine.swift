@@ -280,8 +280,8 @@ public struct MatchingEngine: Sendable {
     /// RGPD minimisation in memory: `snpd retention` snaps the location of requests older than
     /// the retention period in the database, and this does the same to the copies the daemon
     /// holds, so that a long-running daemon does not keep in memory what the database no
-    /// longer has (no reply shows a request's location). Not journaled: the commit never writes a request's location.
-    /// Requests are numbered in order of creation, so it walks only those created since the
+    /// longer has (no reply shows a request's location). Not journaled: the commit never
+    /// writes a request's location. Requests are numbered in order of creation, so it walks only those created since the
     /// last call; a request still waiting or held (only possible with a retention shorter
     /// than the window) stops the walk until it is settled.
     mutating func snapOldLocations(createdBefore cutoff: Int64) {
