@@ -10,7 +10,7 @@ import SNPTesting
 struct SnpdBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snpd-bench", abstract: "Benchmark snpd (docs/PERFORMANCE.md).",
-        subcommands: [RunCommand.self, DatasetCommand.self], defaultSubcommand: RunCommand.self)
+        subcommands: [RunCommand.self, DatasetCommand.self, SearchCommand.self], defaultSubcommand: RunCommand.self)
 }
 
 struct RunCommand: AsyncParsableCommand {

@@ -47,6 +47,23 @@ import Testing
 
     static let modeSets: [ModeSet] = [.office, .home, .tele, .inPerson, [.office, .tele], [.office, .home, .tele]]
 
+    /// The search skips a slot on the latitude bound alone: it must never exceed the
+    /// haversine, and be the whole of it along a meridian.
+    @Test func theLatitudeGapIsNeverMoreThanTheDistance() {
+        var g = SeededRandom(seed: 7, stream: "latitude gap")
+        for _ in 0..<20_000 {
+            let a = GeoPoint(lat: Double.random(in: -80...80, using: &g), lon: Double.random(in: -180...180, using: &g))
+            let spread = [1e-6, 0.01, 1, 30][Int.random(in: 0...3, using: &g)]
+            let b = GeoPoint(
+                lat: min(89, max(-89, a.lat + Double.random(in: -spread...spread, using: &g))),
+                lon: a.lon + Double.random(in: -spread...spread, using: &g))
+            #expect(a.latitudeGapKm(to: b) <= a.distanceKm(to: b))
+            let north = GeoPoint(lat: b.lat, lon: a.lon)
+            let along = a.distanceKm(to: north)
+            #expect(isClose(a.latitudeGapKm(to: north), along, tolerance: 2e-9 * along + 1e-9))
+        }
+    }
+
     @Test(arguments: MatchingStrategy.allCases)
     func candidatesAreTheBestOfEverySlotEvaluated(strategy: MatchingStrategy) throws {
         for seed: UInt64 in 1...3 {

@@ -24,4 +24,11 @@ public struct GeoPoint: Hashable, Sendable, Codable {
             sin(dLat / 2) * sin(dLat / 2) + cos(lat * rad) * cos(other.lat * rad) * sin(dLon / 2) * sin(dLon / 2)
         return 2 * GeoPoint.earthRadiusKm * asin(min(1, sqrt(a)))
     }
+
+    /// A lower bound of `distanceKm(to:)` from the latitudes alone: no path between two
+    /// points is shorter than the meridian arc between their parallels. Less a part in 10⁹,
+    /// for the haversine's rounding.
+    public func latitudeGapKm(to other: GeoPoint) -> Double {
+        abs(other.lat - lat) * (Double.pi / 180) * GeoPoint.earthRadiusKm * (1 - 1e-9)
+    }
 }

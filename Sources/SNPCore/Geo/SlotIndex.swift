@@ -15,6 +15,17 @@ public struct SlotIndex: Sendable {
         /// Where the slot's practice is, so that a search can bound a slot's distance term
         /// without looking the slot up.
         public var location: GeoPoint
+        /// The slot's ISO week (`Slot.week`), computed once when it is filed; not part of
+        /// comparisons, so a search bound can leave it 0.
+        public var week: Int32
+
+        public init(start: Int64, slot: Int64, location: GeoPoint, week: Int32 = 0) {
+            self.start = start
+            self.slot = slot
+            self.location = location
+            self.week = week
+        }
+
         public static func < (a: Entry, b: Entry) -> Bool { (a.start, a.slot) < (b.start, b.slot) }
         public static func == (a: Entry, b: Entry) -> Bool { a.start == b.start && a.slot == b.slot }
     }
@@ -85,7 +96,7 @@ public struct SlotIndex: Sendable {
             if current.key == key && current.start == start && current.location == point { return }
             remove(slot: slot)
         }
-        let entry = Entry(start: start, slot: slot.number, location: point)
+        let entry = Entry(start: start, slot: slot.number, location: point, week: Int32(ParisTime.isoWeek(at: start)))
         let i = SlotIndex.lowerBound(buckets[key] ?? [], entry)
         buckets[key, default: []].insert(entry, at: i)
         placement[slot.number] = (key, start, point)
@@ -116,32 +127,17 @@ public struct SlotIndex: Sendable {
     public mutating func removeStarting(before instant: Int64) {
         for key in Array(buckets.keys) {
             let list = buckets[key]!
-            let cut = SlotIndex.lowerBound(list, Entry(start: instant, slot: Int64.min, location: GeoPoint(lat: 0, lon: 0)))
+            let cut = SlotIndex.firstStarting(at: instant, in: list)
             guard cut > 0 else { continue }
             for entry in list[..<cut] { placement[entry.slot] = nil }
             if cut == list.count { buckets[key] = nil } else { buckets[key]!.removeFirst(cut) }
         }
     }
 
-    /// Visits, bucket by bucket, the slots of `profession` in `mode` starting in
-    /// `[from, to]` whose practice may lie within `radiusKm` of `point` (every `tele` slot
-    /// for `tele`). Buckets nearer the point come first. `enter` gets a lower bound of the
-    /// distance from `point` to any practice of the bucket (0 for `tele`) and returns
-    /// `false` to skip the bucket; `visit` gets each entry and returns `false` to stop the
-    /// current bucket (its later slots cannot do better).
-    public func visit(
-        profession: Profession, mode: SlotMode, near point: GeoPoint, radiusKm: Double, from: Int64, to: Int64,
-        enter: (_ minDistanceKm: Double) -> Bool = { _ in true },
-        _ visit: (Entry) -> Bool
-    ) {
-        for (list, minDistance) in lists(profession: profession, mode: mode, near: point, radiusKm: radiusKm) {
-            guard enter(minDistance) else { continue }
-            var i = SlotIndex.lowerBound(list, Entry(start: from, slot: Int64.min, location: point))
-            while i < list.count, list[i].start <= to {
-                if !visit(list[i]) { break }
-                i += 1
-            }
-        }
+    /// The position of the first entry of a bucket's list starting at or after `instant`.
+    static func firstStarting<List: RandomAccessCollection<Entry>>(at instant: Int64, in list: List) -> Int
+    where List.Index == Int {
+        lowerBound(list, Entry(start: instant, slot: Int64.min, location: GeoPoint(lat: 0, lon: 0)))
     }
 
     /// The buckets to search, nearest first, each with a lower bound of the distance from
@@ -198,9 +194,9 @@ public struct SlotIndex: Sendable {
         }
     }
 
-    static func lowerBound(_ list: [Entry], _ entry: Entry) -> Int {
-        var lo = 0
-        var hi = list.count
+    static func lowerBound<List: RandomAccessCollection<Entry>>(_ list: List, _ entry: Entry) -> Int where List.Index == Int {
+        var lo = list.startIndex
+        var hi = list.endIndex
         while lo < hi {
             let mid = (lo + hi) / 2
             if list[mid] < entry { lo = mid + 1 } else { hi = mid }

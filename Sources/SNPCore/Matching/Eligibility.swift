@@ -82,6 +82,15 @@ public enum Ineligibility: Error, Equatable, Sendable {
 extension MatchingEngine {
     /// Checks every rule of §4.1 for one slot and prices it (§4.2).
     public func evaluate(_ slot: Slot, for need: MatchNeed, now: Date) -> Result<Candidate, Ineligibility> {
+        var distances = DistanceMemo(from: need.location)
+        return evaluate(slot, week: slot.week, for: need, now: now, distances: &distances)
+    }
+
+    /// `evaluate`, with the slot's ISO week and the distance to its practice given by the
+    /// caller: a search keeps the week in its index and meets the same practice many times.
+    func evaluate(
+        _ slot: Slot, week: Int, for need: MatchNeed, now: Date, distances: inout DistanceMemo
+    ) -> Result<Candidate, Ineligibility> {
         guard !slot.isWithdrawn else { return .failure(.withdrawn) }
         guard slot.profession == need.profession else { return .failure(.otherProfession) }
         guard need.modes.contains(slot.mode) else { return .failure(.modeNotAccepted) }
@@ -90,7 +99,7 @@ extension MatchingEngine {
         let lead = now.epochSeconds + Int64(policy.leadSeconds)
         guard slot.start.epochSeconds >= lead else { return .failure(.tooSoon) }
         guard slot.start <= need.deadline else { return .failure(.afterDeadline) }
-        let distance = need.location.distanceKm(to: pro.location)
+        let distance = distances.km(to: pro.location)
         switch slot.mode {
         case .office:
             let limit = need.radiusKm ?? policy.officeRadiusKm
@@ -102,7 +111,7 @@ extension MatchingEngine {
             break
         }
         guard !need.declined.contains(slot.id) else { return .failure(.declinedBefore) }
-        let load = self.load(of: pro.rpps, week: slot.week)
+        let load = self.load(of: pro.rpps, week: week)
         if let cap = pro.weeklyCap, load >= cap { return .failure(.weeklyCapReached) }
         let hours = Double(slot.start.epochSeconds - now.epochSeconds) / 3600
         let cost =
@@ -122,6 +131,9 @@ extension MatchingEngine {
     /// - a bucket whose nearest corner is already too far for that is skipped;
     /// - inside a bucket, where slots come by start, a slot too far away is skipped without
     ///   being looked up, and the bucket is left as soon as the time part alone is too much.
+    ///
+    /// Each practice's distance is computed once in a row of its slots (`DistanceMemo`), and
+    /// each slot's ISO week comes from the index.
     public func candidates(for need: MatchNeed, now: Date, limit: Int) -> [Candidate] {
         guard limit > 0 else { return [] }
         var best: [Candidate] = []
@@ -132,6 +144,10 @@ extension MatchingEngine {
         let distanceWeight = max(0, policy.distanceWeight)
         let nowSeconds = now.epochSeconds
         let firstHours = Double(from - nowSeconds) / 3600
+        var distances = DistanceMemo(from: need.location)
+        // The score of the last of `limit` candidates kept; infinite until there are `limit`.
+        var worst = Double.infinity
+        best.reserveCapacity(limit)
         for mode in need.modes.modes {
             let radius: Double =
                 switch mode {
@@ -140,31 +156,50 @@ extension MatchingEngine {
                 case .tele: .infinity
                 }
             let perKm = mode == .tele ? 0 : distanceWeight
-            open.visit(
-                profession: need.profession, mode: mode, near: need.location, radiusKm: radius, from: from, to: to,
-                enter: { minKm in
-                    best.count < limit || timeWeight * firstHours + perKm * minKm <= best[limit - 1].score
-                }
-            ) { entry in
-                let timePart = timeWeight * Double(entry.start - nowSeconds) / 3600
-                if best.count == limit {
-                    if timePart > best[limit - 1].score { return false }
-                    if perKm > 0, timePart + perKm * need.location.distanceKm(to: entry.location) > best[limit - 1].score {
-                        return true
+            for (list, minKm) in open.lists(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {
+                if timeWeight * firstHours + perKm * minKm > worst { continue }
+                var i = SlotIndex.firstStarting(at: from, in: list)
+                while i < list.count, list[i].start <= to {
+                    let entry = list[i]
+                    i += 1
+                    let timePart = timeWeight * Double(entry.start - nowSeconds) / 3600
+                    if timePart > worst { break }
+                    if perKm > 0, worst < .infinity {
+                        // The latitude alone bounds the distance, without a haversine.
+                        if timePart + perKm * need.location.latitudeGapKm(to: entry.location) > worst { continue }
+                        if timePart + perKm * distances.km(to: entry.location) > worst { continue }
                     }
+                    guard let slot = slots[entry.slot],
+                        case .success(let c) = evaluate(
+                            slot, week: Int(entry.week), for: need, now: now, distances: &distances)
+                    else { continue }
+                    if best.count == limit {
+                        guard Candidate.better(c, than: best[limit - 1]) else { continue }
+                        best.removeLast()
+                    }
+                    let at = best.firstIndex { Candidate.better(c, than: $0) } ?? best.count
+                    best.insert(c, at: at)
+                    if best.count == limit { worst = best[limit - 1].score }
                 }
-                guard let slot = slots[entry.slot], case .success(let c) = evaluate(slot, for: need, now: now) else {
-                    return true
-                }
-                if best.count == limit {
-                    guard Candidate.better(c, than: best[limit - 1]) else { return true }
-                    best.removeLast()
-                }
-                let at = best.firstIndex { Candidate.better(c, than: $0) } ?? best.count
-                best.insert(c, at: at)
-                return true
             }
         }
         return best
+    }
+}
+
+/// The distance from one point to practices, kept for the last practice asked about: a
+/// bucket's slots come by start, and a practice's slots tend to follow one another.
+struct DistanceMemo {
+    let from: GeoPoint
+    private var last: GeoPoint?
+    private var lastKm = 0.0
+
+    init(from: GeoPoint) { self.from = from }
+
+    mutating func km(to point: GeoPoint) -> Double {
+        if point == last { return lastKm }
+        last = point
+        lastKm = from.distanceKm(to: point)
+        return lastKm
     }
 }

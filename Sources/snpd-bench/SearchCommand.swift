@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import SNPCore
+import SNPSimulation
+
+/// `snpd-bench search`: the cost of the search alone (`MatchingEngine.candidates`), in
+/// this process, on one thread, with no socket, no reply and no database: the same
+/// territory and the same `SLOT FIND`s as the `find` phase. It is the part of a
+/// `SLOT FIND` that grows with the number of slots, and, unlike the socket phases, it moves
+/// by a few per cent at most from run to run on this machine, so a change to the search
+/// can be measured on its own (docs/PERFORMANCE.md).
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Time the engine's search alone, in process, on the find phase's territory.")
+
+    @OptionGroup var territory: TerritoryOptions
+
+    @Option(help: "Searches to time (after as many again to warm up).")
+    var searches = 200_000
+
+    @Option(help: "Matching strategy: scarcity (the default) or spec42.")
+    var strategy = "scarcity"
+
+    func run() throws {
+        guard let strategy = MatchingStrategy(rawValue: strategy) else {
+            throw ValidationError("strategy must be scarcity or spec42, got \(strategy)")
+        }
+        guard searches > 0 else { throw ValidationError("searches must be more than 0") }
+        let t = territory.make()
+        var policy = MatchingPolicy()
+        policy.strategy = strategy
+        let now = Date(epochSeconds: t.base - 3600)
+        var engine = MatchingEngine(policy: policy)
+        let loading = CPUClock.now()
+        engine.restore(professionals: professionals(t, now: now), slots: slots(t, now: now), requests: [])
+        engine.tick(now: now)
+        print("search: \(t.slotCount) open slots restored and priced in \(CPUClock.format(CPUClock.now() - loading)) s of CPU")
+
+        var rng = SeededRandom(seed: 0xF1D)
+        let needs = (0..<1_000).map { _ in need(t, &rng, now: now, window: policy.windowSeconds) }
+        var found = 0
+        for i in 0..<searches { found += engine.candidates(for: needs[i % needs.count], now: now, limit: 10).count }
+        let start = CPUClock.now()
+        found = 0
+        for i in 0..<searches { found += engine.candidates(for: needs[i % needs.count], now: now, limit: 10).count }
+        let seconds = CPUClock.now() - start
+        print(
+            "search: \(searches) searches (limit=10, \(strategy.rawValue)): \(CPUClock.format(seconds * 1e6 / Double(searches))) µs of CPU each, \(CPUClock.format(Double(found) / Double(searches))) slots found on average"
+        )
+    }
+
+    /// What `SLOT FIND prof=… lat=… lon=… limit=10` asks in the `find` phase: a point
+    /// within about 3 km of a random professional, in person, priority 2, the whole window.
+    private func need(_ t: Territory, _ rng: inout SeededRandom, now: Date, window: Int) -> MatchNeed {
+        let pro = t.pros[rng.below(t.pros.count)]
+        return MatchNeed(
+            profession: pro.profession, modes: .inPerson,
+            location: GeoPoint(lat: pro.lat + rng.uniform(-0.025...0.025), lon: pro.lon + rng.uniform(-0.035...0.035)),
+            radiusKm: nil, priority: 2, deadline: now.addingTimeInterval(TimeInterval(window)))
+    }
+
+    private func professionals(_ t: Territory, now: Date) -> [Professional] {
+        t.pros.map { p in
+            Professional(
+                rpps: RPPS(trusted: p.rpps), profession: p.profession, name: "Bench", location: GeoPoint(lat: p.lat, lon: p.lon),
+                updatedAt: now)
+        }
+    }
+
+    /// The preload's slots (`snpd-bench dataset`), published between an hour and five days
+    /// before they start.
+    private func slots(_ t: Territory, now: Date) -> [Slot] {
+        var rng = SeededRandom(seed: 0x5107)
+        var slots: [Slot] = []
+        slots.reserveCapacity(t.slotCount)
+        for (p, pro) in t.pros.enumerated() {
+            for n in t.slotsOf(p) {
+                let k = n - p * Territory.slotsPerPro
+                let start = t.start(pro: p, period: k)
+                let created = min(now.epochSeconds - 60, start - 3600 - Int64(rng.below(5 * 86_400)))
+                slots.append(
+                    Slot(
+                        id: .slot(Int64(n + 1)), pro: RPPS(trusted: pro.rpps), profession: pro.profession,
+                        start: Date(epochSeconds: start), end: Date(epochSeconds: start + Territory.slotSeconds),
+                        mode: Territory.mode(period: k), capacity: 1, ref: nil, createdAt: Date(epochSeconds: created)))
+            }
+        }
+        return slots
+    }
+}
+
+/// The process's CPU time, which other processes on the machine do not inflate.
+enum CPUClock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    static func format(_ x: Double) -> String { FixedDecimal.format(x, decimals: 2) }
+}
