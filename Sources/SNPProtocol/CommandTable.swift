@@ -25,6 +25,8 @@ public struct CommandSpec: Sendable {
     /// Whether it changes state (and so needs the database, and waits for its commit).
     public let changesState: Bool
     public let summary: String
+    /// `requiredKeys` and `optionalKeys`, made once: every command line is checked against it.
+    let allowedKeys: Set<String>
 
     public var words: String { subverb.map { "\(verb) \($0)" } ?? verb }
 
@@ -119,7 +121,7 @@ public enum CommandTable {
         let command = spec!
         var positional: [String] = []
         var named: [String: String] = [:]
-        let allowed = Set(command.requiredKeys + command.optionalKeys)
+        let allowed = command.allowedKeys
         for word in rest {
             switch word {
             case .value(let v):
@@ -148,6 +150,7 @@ public enum CommandTable {
     ) -> CommandSpec {
         CommandSpec(
             name: name, verb: verb, subverb: subverb, positionals: positionals, requiredPositionals: required,
-            requiredKeys: keys, optionalKeys: optional, roles: roles, changesState: changes, summary: summary)
+            requiredKeys: keys, optionalKeys: optional, roles: roles, changesState: changes, summary: summary,
+            allowedKeys: Set(keys + optional))
     }
 }
