@@ -38,21 +38,15 @@ struct DatasetCommand: ParsableCommand {
         out.line(#"\."#)
     }
 
-    /// Each slot was published between six days and an hour before its start (never in the future).
+    /// Each slot was published between five days and an hour before its start (never in the future).
     private func writeSlots(_ t: Territory, now: Int64, _ out: inout SQLOutput) {
         out.line(
             "COPY slots (id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at) FROM stdin;")
-        var rng = SeededRandom(seed: 0x5107)
-        for (p, pro) in t.pros.enumerated() {
-            for n in t.slotsOf(p) {
-                let k = n - p * Territory.slotsPerPro
-                let start = t.start(pro: p, period: k)
-                let created = min(now - 60, start - 3600 - Int64(rng.below(5 * 86_400)))
-                out.row([
-                    "\(n + 1)", pro.rpps, pro.profession.rawValue, time(start), time(start + Territory.slotSeconds),
-                    Territory.mode(period: k).rawValue, "1", #"\N"#, time(created), #"\N"#,
-                ])
-            }
+        t.forEachPreloadedSlot(now: now) { n, pro, k, start, created in
+            out.row([
+                "\(n + 1)", pro.rpps, pro.profession.rawValue, time(start), time(start + Territory.slotSeconds),
+                Territory.mode(period: k).rawValue, "1", #"\N"#, time(created), #"\N"#,
+            ])
         }
         out.line(#"\."#)
     }

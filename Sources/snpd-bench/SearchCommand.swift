@@ -67,23 +67,16 @@ struct SearchCommand: ParsableCommand {
         }
     }
 
-    /// The preload's slots (`snpd-bench dataset`), published between an hour and five days
-    /// before they start.
+    /// The preload's slots (`snpd-bench dataset`).
     private func slots(_ t: Territory, now: Date) -> [Slot] {
-        var rng = SeededRandom(seed: 0x5107)
         var slots: [Slot] = []
         slots.reserveCapacity(t.slotCount)
-        for (p, pro) in t.pros.enumerated() {
-            for n in t.slotsOf(p) {
-                let k = n - p * Territory.slotsPerPro
-                let start = t.start(pro: p, period: k)
-                let created = min(now.epochSeconds - 60, start - 3600 - Int64(rng.below(5 * 86_400)))
-                slots.append(
-                    Slot(
-                        id: .slot(Int64(n + 1)), pro: RPPS(trusted: pro.rpps), profession: pro.profession,
-                        start: Date(epochSeconds: start), end: Date(epochSeconds: start + Territory.slotSeconds),
-                        mode: Territory.mode(period: k), capacity: 1, ref: nil, createdAt: Date(epochSeconds: created)))
-            }
+        t.forEachPreloadedSlot(now: now.epochSeconds) { n, pro, k, start, created in
+            slots.append(
+                Slot(
+                    id: .slot(Int64(n + 1)), pro: RPPS(trusted: pro.rpps), profession: pro.profession,
+                    start: Date(epochSeconds: start), end: Date(epochSeconds: start + Territory.slotSeconds),
+                    mode: Territory.mode(period: k), capacity: 1, ref: nil, createdAt: Date(epochSeconds: created)))
         }
         return slots
     }

@@ -60,6 +60,22 @@ final class Territory: Sendable {
         base + Int64(k) * Territory.period + pros[p].offset + Int64(j + 1) * Territory.slotSeconds
     }
 
+    /// The preloaded slots, in order: each one's number (from 0), professional, period,
+    /// start, and publication time, between five days and an hour before its start (never
+    /// after `now`). `snpd-bench dataset` writes them; `snpd-bench search` restores them.
+    func forEachPreloadedSlot(
+        now: Int64, _ body: (_ number: Int, _ pro: Pro, _ period: Int, _ start: Int64, _ created: Int64) -> Void
+    ) {
+        var rng = SeededRandom(seed: 0x5107)
+        for (p, pro) in pros.enumerated() {
+            for n in slotsOf(p) {
+                let k = n - p * Territory.slotsPerPro
+                let start = start(pro: p, period: k)
+                body(n, pro, k, start, min(now - 60, start - 3600 - Int64(rng.below(5 * 86_400))))
+            }
+        }
+    }
+
     /// Every third slot is a home visit, one in fifty is remote; the rest at the practice.
     static func mode(period k: Int) -> SlotMode { k % 50 == 49 ? .tele : k % 3 == 2 ? .home : .office }
 
