@@ -323,8 +323,8 @@ public final class LineServer: Sendable {
                     buffer.writeString(text)
                 case .reply(let reply):
                     replies += 1
-                    if let seq = reply.commit, !(await context.service.waitDurable(seq)) {
-                        buffer.writeString(ReplyFormat.error(.unavailable("the database is unavailable; nothing was changed, retry")))
+                    if let seq = reply.commit, let error = await context.service.waitDurable(seq) {
+                        buffer.writeString(ReplyFormat.error(error))
                     } else {
                         buffer.writeString(reply.text)
                     }

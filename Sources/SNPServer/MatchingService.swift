@@ -53,9 +53,12 @@ public actor MatchingService {
     private var resolvedThrough: UInt64 = 0
     /// `resolvedThrough`, for readers outside the actor.
     private let resolvedForReaders = Atomic<UInt64>(0)
-    private var failedRanges: [ClosedRange<UInt64>] = []
-    private var waiters: [UInt64: [CheckedContinuation<Bool, Never>]] = [:]
-
+    /// Every change that did not land, as ranges of sequence numbers in increasing order,
+    /// with the error its command answers. Kept whole, so that the answer for any sequence
+    /// number is exact however many failures there were (one entry per failure: a few
+    /// bytes each, and failures are rare).
+    private var failures: [(seqs: ClosedRange<UInt64>, error: SNPError)] = []
+    private var waiters: [UInt64: [CheckedContinuation<SNPError?, Never>]] = [:]
     /// Set after a failed commit until the database answers and the engine is reloaded.
     public private(set) var databaseDown = false
     private var recovering = false
@@ -77,8 +80,10 @@ public actor MatchingService {
     public func load() async throws {
         let (pros, slots, requests) = try await store.loadAll()
         let policy = cell.read { engine, _ in engine.policy }
+        let numbers = cell.read { engine, _ in (engine.lastSlotNumber, engine.lastRequestNumber) }
         var fresh = MatchingEngine(policy: policy)
         fresh.restore(professionals: pros, slots: slots, requests: requests)
+        fresh.keepNumbering(after: numbers.0, request: numbers.1)
         let (open, queued) = (fresh.openSlotCount, fresh.queuedCount)
         cell.write { engine, _ in engine = fresh }
         logger.info(
@@ -185,52 +190,149 @@ public actor MatchingService {
         return lastSeq
     }
 
+    /// The flush loop: one group commit in flight at a time, the changes queued meanwhile
+    /// going together in the next.
     private func flush() async {
         while !pending.isEmpty {
             inFlight = pending
             pending = []
-            let through = inFlight.last!.seq
-            do {
-                try await store.commit(inFlight.flatMap(\.changes), audit: inFlight.map(\.audit))
-                let done = inFlight
-                inFlight = []
-                resolve(through: through, ok: true)
-                for batch in done { events.publish(batch.changes, except: batch.origin) }
-            } catch {
-                let lost = inFlight + pending
-                inFlight = []
-                pending = []
-                let through = lastSeq
-                cell.write { engine, _ in
-                    engine.undo(lost.flatMap(\.changes))
-                    // Before any reader sees the undone state: its reads need not wait.
-                    resolvedForReaders.store(through, ordering: .releasing)
-                }
-                logger.error(
-                    "commit failed; changes refused until the database answers",
-                    metadata: ["error": "\(error.message)", "commands": "\(lost.count)"])
-                failedRanges.append(lost.first!.seq...lastSeq)
-                if failedRanges.count > 64 { failedRanges.removeFirst() }
-                resolve(through: lastSeq, ok: false)
-                databaseDown = true
-                startRecovery()
+            switch await land(inFlight) {
+            case nil:
+                finish(inFlight, refused: [:])
+            case .some(let failure) where failure.rowRefused:
+                await landApart()
+            case .some(let failure):
+                failEverything(failure.error)
             }
         }
         flushing = false
     }
 
-    private func resolve(through seq: UInt64, ok: Bool) {
-        for s in (resolvedThrough + 1)...max(seq, resolvedThrough + 1) where s <= seq {
-            for w in waiters.removeValue(forKey: s) ?? [] { w.resume(returning: ok) }
+    /// Commits `batches` together; `nil` if they landed, else why not. A commit whose
+    /// outcome is unknown (a timeout, a dropped connection) is settled before this returns
+    /// (`Store.settle`): no command of it is answered before the daemon knows, and new
+    /// changes are refused meanwhile (truthfully: they are not even tried).
+    private func land(_ batches: [Batch]) async -> (error: SNPError, rowRefused: Bool)? {
+        do {
+            try await store.commit(batches.flatMap(\.changes), audit: batches.map(\.audit))
+            return nil
+        } catch {
+            switch error {
+            case .refused(let why, let rowRefused):
+                return (why, rowRefused)
+            case .outcomeUnknown(let number, let why):
+                let wasDown = databaseDown
+                databaseDown = true
+                logger.error(
+                    "a commit's outcome is unknown; settling it before its commands are answered",
+                    metadata: ["error": "\(why)", "commands": "\(batches.count)"])
+                let landed = await store.settle(seq: number)
+                databaseDown = wasDown
+                return landed
+                    ? nil : (.unavailable("the database did not answer in time; nothing was changed, retry"), false)
+            }
         }
-        resolvedThrough = max(resolvedThrough, seq)
+    }
+
+    /// The database refused some rows of a group commit (a constraint): the commands are
+    /// tried one at a time, in order, so that one bad row never takes other clients'
+    /// commands down with it. A command refused, and every later one that touched the
+    /// same records (it built on the refused change), is undone; the others land. New
+    /// changes are refused until it is done.
+    private func landApart() async {
+        let all = inFlight + pending
+        inFlight = all
+        pending = []
+        let wasDown = databaseDown
+        databaseDown = true
+        var tainted = Set<String>()
+        var refused: [UInt64: SNPError] = [:]
+        var outage: SNPError?
+        for batch in all {
+            let keys = Store.recordKeys(batch.changes)
+            if let outage {
+                refused[batch.seq] = outage
+            } else if !keys.isDisjoint(with: tainted) {
+                tainted.formUnion(keys)
+                refused[batch.seq] = .unavailable("an earlier change this one built on was refused; nothing was changed, retry")
+            } else if let failure = await land([batch]) {
+                refused[batch.seq] = failure.error
+                if failure.rowRefused { tainted.formUnion(keys) } else { outage = failure.error }
+            }
+        }
+        logger.error(
+            "the database refused rows of a group commit; its commands were committed one by one",
+            metadata: ["commands": "\(all.count)", "refused": "\(refused.count)"])
+        databaseDown = wasDown
+        finish(all, refused: refused)
+        if outage != nil { enterOutage() }
+    }
+
+    /// Every change not yet durable is undone and answers `error`; changes are refused
+    /// until the database answers again.
+    private func failEverything(_ error: SNPError) {
+        let lost = inFlight + pending
+        pending = []
+        logger.error(
+            "commit failed; changes refused until the database answers",
+            metadata: ["error": "\(error.message)", "commands": "\(lost.count)"])
+        var refused: [UInt64: SNPError] = [:]
+        for batch in lost { refused[batch.seq] = error }
+        finish(lost, refused: refused)
+        enterOutage()
+    }
+
+    /// Resolves `batches` (in order, consecutive): the refused ones are undone in memory
+    /// (most recent first) before any reader can see past them, the others are durable.
+    private func finish(_ batches: [Batch], refused: [UInt64: SNPError]) {
+        inFlight = []
+        guard let last = batches.last?.seq else { return }
+        if !refused.isEmpty {
+            cell.write { engine, _ in
+                for batch in batches.reversed() where refused[batch.seq] != nil { engine.undo(batch.changes) }
+                // Before any reader sees the undone state: its reads need not wait.
+                resolvedForReaders.store(last, ordering: .releasing)
+            }
+        }
+        for batch in batches {
+            let error = refused[batch.seq]
+            if let error {
+                if let previous = failures.last, previous.seqs.upperBound == batch.seq - 1,
+                    previous.error.message == error.message
+                {
+                    failures[failures.count - 1].seqs = previous.seqs.lowerBound...batch.seq
+                } else {
+                    failures.append((batch.seq...batch.seq, error))
+                }
+            }
+            for w in waiters.removeValue(forKey: batch.seq) ?? [] { w.resume(returning: error) }
+            if error == nil { events.publish(batch.changes, except: batch.origin) }
+        }
+        resolvedThrough = max(resolvedThrough, last)
         resolvedForReaders.store(resolvedThrough, ordering: .releasing)
     }
 
-    /// Waits until commit `seq` is resolved; true if durable, false if it failed.
-    public func waitDurable(_ seq: UInt64) async -> Bool {
-        if seq <= resolvedThrough { return !failedRanges.contains { $0.contains(seq) } }
+    /// Waits until commit `seq` is resolved: `nil` if durable, else the error its command
+    /// answers (nothing of it was changed).
+    public func waitDurable(_ seq: UInt64) async -> SNPError? {
+        if seq <= resolvedThrough { return failure(of: seq) }
         return await withCheckedContinuation { waiters[seq, default: []].append($0) }
+    }
+
+    private func failure(of seq: UInt64) -> SNPError? {
+        // Binary search: the ranges are disjoint and in increasing order.
+        var low = 0
+        var high = failures.count
+        while low < high {
+            let mid = (low + high) / 2
+            if failures[mid].seqs.upperBound < seq { low = mid + 1 } else { high = mid }
+        }
+        return low < failures.count && failures[low].seqs.contains(seq) ? failures[low].error : nil
+    }
+
+    private func enterOutage() {
+        databaseDown = true
+        startRecovery()
     }
 
     /// Probes the database once a second; when it answers, reloads the engine from it

@@ -14,6 +14,9 @@ public struct DatabaseSettings: Sendable, Equatable {
     public var database = "snpd"
     /// `disable`, `prefer` or `require`, as libpq's `sslmode`.
     public var sslMode = "prefer"
+    /// How long a commit may wait for the database before the daemon settles its outcome
+    /// itself (`SNPD_COMMIT_TIMEOUT_MS`, 100 to 600 000; default 5 s).
+    public var commitTimeout: Duration = .seconds(5)
 
     public init() {}
 
@@ -39,6 +42,17 @@ public struct DatabaseSettings: Sendable, Equatable {
 
     /// The URL if one is given, else the `PG*` variables of `environment`.
     public static func resolve(url: String?, environment: [String: String]) throws -> DatabaseSettings {
+        var s = try location(url: url, environment: environment)
+        if let text = environment["SNPD_COMMIT_TIMEOUT_MS"], !text.isEmpty {
+            guard let ms = Int(text), (100...600_000).contains(ms) else {
+                throw SettingsError("SNPD_COMMIT_TIMEOUT_MS must be a number of milliseconds from 100 to 600000, got \(text)")
+            }
+            s.commitTimeout = .milliseconds(ms)
+        }
+        return s
+    }
+
+    private static func location(url: String?, environment: [String: String]) throws -> DatabaseSettings {
         if let url = url ?? environment["SNPD_DATABASE_URL"], !url.isEmpty { return try DatabaseSettings(url: url) }
         var s = DatabaseSettings()
         if let h = environment["PGHOST"], !h.isEmpty {

@@ -106,6 +106,16 @@ public final class Leadership: Sendable {
             logger.notice("leadership lock taken again", metadata: ["epoch": "\(mine)"])
             return mine
         }
+        // A commit of a former leader may still run (stalled on a lock or a synchronous
+        // replica, its daemon killed meanwhile): end it, so that its outcome is final and
+        // the state this daemon loads has it wholly or not at all. Its rows, if it landed,
+        // keep their identifiers: this daemon numbers after them.
+        try await conn.query(
+            """
+            SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
+                AND query LIKE 'SELECT snpd_commit(%'
+            """, logger: logger)
         var next: Int64 = 0
         for try await e in try await conn.query(
             "UPDATE leadership SET epoch = epoch + 1, holder = \(holder), since = now() WHERE id = 1 RETURNING epoch",

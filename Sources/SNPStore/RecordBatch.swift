@@ -1,39 +1,61 @@
 import Foundation
 import SNPCore
 
-/// The final value of each record a batch of changes touched, ready to upsert. Later
-/// changes to the same record replace earlier ones: a commit writes each row once.
+/// The final value of each record a batch of changes touched, ready to write. Later
+/// changes to the same record replace earlier ones: a commit writes each row once. A slot
+/// or request that did not exist before the batch is new (inserted: a conflict on its id is
+/// an error, never a merge); one that did is changed (updated: it must exist).
 struct RecordBatch {
     private var pros: [RPPS: Professional] = [:]
     private var slots: [Int64: Slot] = [:]
     private var requests: [Int64: CareRequest] = [:]
+    private var newSlots: Set<Int64> = []
+    private var newRequests: Set<Int64> = []
 
     init(_ changes: [Change]) {
         for change in changes {
             switch change {
             case .professional(_, let p): pros[p.rpps] = p
-            case .slot(_, let s): slots[s.id.number] = s
-            case .request(_, let r): requests[r.id.number] = r
+            case .slot(let old, let s):
+                if slots.updateValue(s, forKey: s.id.number) == nil, old == nil { newSlots.insert(s.id.number) }
+            case .request(let old, let r):
+                if requests.updateValue(r, forKey: r.id.number) == nil, old == nil { newRequests.insert(r.id.number) }
             }
         }
     }
 
     var isEmpty: Bool { pros.isEmpty && slots.isEmpty && requests.isEmpty }
 
-    /// JSON arrays for `json_to_recordset`, `nil` for a table with nothing to write.
-    /// Instants travel as epoch seconds. Written by hand (`JSONRows`): `JSONEncoder` was
-    /// 14 % of the daemon's time under a stream of bookings (docs/PERFORMANCE.md).
-    func json() -> (String?, String?, String?) {
-        // Withdrawals first, so a slot withdrawn and one republished over it in the
-        // same batch never meet in the overlap check (it is deferred anyway).
-        let orderedSlots = slots.values.sorted {
-            ($0.withdrawnAt != nil ? 0 : 1, $0.id) < ($1.withdrawnAt != nil ? 0 : 1, $1.id)
-        }
-        return (
-            JSONRows.array(pros.values.sorted { $0.rpps.value < $1.rpps.value }, RecordBatch.write),
-            JSONRows.array(orderedSlots, RecordBatch.write),
-            JSONRows.array(requests.values.sorted { $0.id < $1.id }, RecordBatch.write)
-        )
+    /// The keys of the records touched, to tell which batches of a group share a record.
+    var keys: Set<String> {
+        var out = Set<String>()
+        for rpps in pros.keys { out.insert("p" + rpps.value) }
+        for n in slots.keys { out.insert("s\(n)") }
+        for n in requests.keys { out.insert("r\(n)") }
+        return out
+    }
+
+    /// The JSON arrays of `snpd_commit`'s arguments (`json_to_recordset`), `nil` for a set
+    /// with nothing to write. Instants travel as epoch seconds. Written by hand
+    /// (`JSONRows`): `JSONEncoder` was 14 % of the daemon's time under a stream of bookings
+    /// (docs/PERFORMANCE.md).
+    func json() -> Rows {
+        let slotList = slots.values.sorted { $0.id < $1.id }
+        let requestList = requests.values.sorted { $0.id < $1.id }
+        return Rows(
+            pros: JSONRows.array(pros.values.sorted { $0.rpps.value < $1.rpps.value }, RecordBatch.write),
+            newSlots: JSONRows.array(slotList.filter { newSlots.contains($0.id.number) }, RecordBatch.write),
+            slotChanges: JSONRows.array(slotList.filter { !newSlots.contains($0.id.number) }, RecordBatch.write),
+            newRequests: JSONRows.array(requestList.filter { newRequests.contains($0.id.number) }, RecordBatch.write),
+            requestChanges: JSONRows.array(requestList.filter { !newRequests.contains($0.id.number) }, RecordBatch.write))
+    }
+
+    struct Rows {
+        var pros: String?
+        var newSlots: String?
+        var slotChanges: String?
+        var newRequests: String?
+        var requestChanges: String?
     }
 
     /// The columns of `snpd_commit`'s `pros` (sql/008_commit_json.sql).

@@ -94,10 +94,28 @@ public final class Store: Sendable {
 
     // MARK: Loading
 
-    /// Every record, to rebuild the engine at start.
+    /// Every record, to rebuild the engine at start or after an outage: one consistent
+    /// snapshot (a repeatable-read transaction), so that a commit landing meanwhile is
+    /// either wholly in it or wholly out.
     public func loadAll() async throws -> (professionals: [Professional], slots: [Slot], requests: [CareRequest]) {
+        try await client.withConnection { conn in
+            try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            do {
+                let all = try await self.loadAll(conn)
+                try await conn.query("COMMIT", logger: self.logger)
+                return all
+            } catch {
+                _ = try? await conn.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
+    private func loadAll(_ conn: PostgresConnection) async throws -> (
+        professionals: [Professional], slots: [Slot], requests: [CareRequest]
+    ) {
         var pros: [Professional] = []
-        let proRows = try await client.query(
+        let proRows = try await conn.query(
             "SELECT rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at FROM professionals",
             logger: logger)
         for try await row in proRows {
@@ -113,7 +131,7 @@ public final class Store: Sendable {
                     updatedAt: try c[9].decode(Date.self)))
         }
         var slots: [Slot] = []
-        let slotRows = try await client.query(
+        let slotRows = try await conn.query(
             "SELECT id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at FROM slots ORDER BY id",
             logger: logger)
         for try await row in slotRows {
@@ -128,7 +146,7 @@ public final class Store: Sendable {
                     createdAt: try c[8].decode(Date.self), withdrawnAt: try c[9].decode(Date?.self)))
         }
         var requests: [CareRequest] = []
-        let requestRows = try await client.query(
+        let requestRows = try await conn.query(
             """
             SELECT id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s, wanted_slot,
                    created_at, deadline, state, slot_id, pro, slot_start, slot_end, slot_mode, distance_km, cost,
@@ -176,52 +194,165 @@ public final class Store: Sendable {
 
     // MARK: Group commit
 
-    /// Writes the final value of every record changed by a batch of commands in one
-    /// transaction: one multi-row upsert per table, whatever the number of commands, so
-    /// that the cost of a commit (its WAL flush) is shared by all of them.
-    public func commit(_ changes: [Change], audit: [AuditEntry] = []) async throws(SNPError) {
+    /// This daemon's run: with a commit's number, the key of the marker row every commit
+    /// writes (sql/009_commit_marker.sql), by which a commit whose answer was lost is settled.
+    public let run = UUID()
+    private let lastCommitNumber = Atomic<Int64>(0)
+
+    /// Writes the final value of every record changed by a group of commands in one
+    /// transaction: one multi-row statement per table, whatever the number of commands, so
+    /// that the cost of a commit (its WAL flush) is shared by all of them. Each commit is
+    /// numbered within this run (its marker row).
+    ///
+    /// Throws `CommitFailure.refused` when the commit did not and will not land, and
+    /// `.outcomeUnknown` when it was sent and its answer was not seen (a timeout, a dropped
+    /// connection): then `settle(seq)` says what became of it.
+    public func commit(_ changes: [Change], audit: [AuditEntry] = []) async throws(CommitFailure) {
         let batch = RecordBatch(changes)
         guard !batch.isEmpty else { return }
+        let seq = lastCommitNumber.add(1, ordering: .relaxed).newValue
+        let rows = batch.json()
+        let auditJSON = JSONRows.array(audit) { entry, row in
+            row.field("at", entry.at)
+            row.field("token", entry.token)
+            row.field("command", entry.command)
+            row.field("objects", entry.objects)
+        }
+        let epoch = fence.withLock { $0 }
+        let phase = SendPhase()
         do {
-            let (pros, slots, requests) = batch.json()
-            let auditJSON = JSONRows.array(audit) { entry, row in
-                row.field("at", entry.at)
-                row.field("token", entry.token)
-                row.field("command", entry.command)
-                row.field("objects", entry.objects)
-            }
-            let epoch = fence.withLock { $0 }
             try await withTimeout(commitTimeout) {
-                try await self.write(pros, slots, requests, audit: auditJSON, epoch: epoch)
+                try await self.client.withConnection { conn in
+                    // Past this point the statement may reach the server: its outcome is ours
+                    // to find out. Before it, a timeout means it was never sent.
+                    guard phase.markSent() else { throw TimedOut() }
+                    try await self.write(conn, rows, audit: auditJSON, epoch: epoch, seq: seq)
+                }
             }
-        } catch let lost as LeadershipLost {
-            onLeadershipLost.withLock { $0 }?(lost)
-            throw Store.classify(lost)
         } catch {
-            throw Store.classify(error)
+            let sent = phase.abandon()
+            if let lost = error as? LeadershipLost {
+                onLeadershipLost.withLock { $0 }?(lost)
+                throw .refused(Store.classify(lost), rowRefused: false)
+            }
+            if let p = error as? PSQLError, let state = p.serverInfo?[.sqlState], !Store.outcomeUncertain(state) {
+                // The server answered with an error: the transaction rolled back.
+                throw .refused(Store.classify(error), rowRefused: Store.rowRefused(state))
+            }
+            guard sent else { throw .refused(Store.classify(error), rowRefused: false) }
+            throw .outcomeUnknown(seq: seq, Store.classify(error).message)
         }
     }
 
-    /// How long a commit may wait for the database before its commands answer `UNAVAILABLE`.
-    public var commitTimeout: Duration { .seconds(5) }
+    /// The records `changes` touch, as opaque keys: to tell which commands of a group
+    /// commit share a record.
+    public static func recordKeys(_ changes: [Change]) -> Set<String> { RecordBatch(changes).keys }
 
-    /// One statement, its own transaction (`snpd_commit`, sql/006_commit_function.sql; its
-    /// rows as json since sql/008_commit_json.sql): one round trip per group commit instead of six.
-    private func write(_ pros: String?, _ slots: String?, _ requests: String?, audit: String?, epoch: Int64?) async throws {
+    /// How long a commit may wait for the database before its outcome is settled
+    /// (`SNPD_COMMIT_TIMEOUT_MS`, default 5 000: a regulator on the phone needs an answer).
+    public var commitTimeout: Duration { settings.commitTimeout }
+
+    /// One statement, its own transaction (`snpd_commit`, sql/009_commit_marker.sql): one
+    /// round trip per group commit.
+    private func write(
+        _ conn: PostgresConnection, _ rows: RecordBatch.Rows, audit: String?, epoch: Int64?, seq: Int64
+    ) async throws {
         do {
-            let rows = try await client.query(
-                "SELECT snpd_commit(\(epoch), \(pros)::text::json, \(slots)::text::json, \(requests)::text::json, \(audit)::text::json)",
+            let result = try await conn.query(
+                """
+                SELECT snpd_commit(\(epoch), \(run), \(seq), \(rows.pros)::text::json, \(rows.newSlots)::text::json, \
+                \(rows.slotChanges)::text::json, \(rows.newRequests)::text::json, \(rows.requestChanges)::text::json, \
+                \(audit)::text::json)
+                """,
                 logger: logger)
             // Drained to the end: a SELECT's error (a stale epoch, a constraint at commit)
             // arrives with its rows, after `query` has returned.
-            for try await _ in rows {}
+            for try await _ in result {}
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Store.staleEpochState {
             throw LeadershipLost(description: error.serverInfo?[.message] ?? "another snpd leads this database now")
         }
     }
 
+    /// Finds out whether commit `seq` of this run landed, making sure first that it never
+    /// will if it has not: ends any commit backend of this database still running (a
+    /// commit stalled on a lock, a full disk, a synchronous replica), then writes the
+    /// commit's tombstone marker, which the commit itself cannot get past
+    /// (sql/009_commit_marker.sql). Tries again every second until the database answers:
+    /// the commands of that commit get no answer before their outcome is known (§3.3).
+    public func settle(seq: Int64) async -> Bool {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let landed = try await withTimeout(.seconds(15)) { try await self.fenceAndLook(seq) }
+                logger.notice(
+                    "commit settled", metadata: ["seq": "\(seq)", "landed": "\(landed)", "attempts": "\(attempt)"])
+                return landed
+            } catch {
+                logger.warning(
+                    "cannot settle a commit yet; its commands wait for the database",
+                    metadata: ["seq": "\(seq)", "error": "\(Store.classify(error).message)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func fenceAndLook(_ seq: Int64) async throws -> Bool {
+        try await client.withConnection { conn in
+            // Only the leader commits, one commit at a time, and none while one is being
+            // settled: any `snpd_commit` still running here is the lost one (or a fenced
+            // former leader's). Once its backend has exited, its transaction committed or
+            // rolled back for good. The wait is bounded; the tombstone below is the fence.
+            try await conn.query(
+                """
+                SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
+                    AND query LIKE 'SELECT snpd_commit(%'
+                """, logger: self.logger)
+            try await conn.query("BEGIN", logger: self.logger)
+            do {
+                // Waits for a commit that wrote its marker and is still finishing; bounded.
+                try await conn.query("SET LOCAL lock_timeout = '5s'", logger: self.logger)
+                // The tombstone fences a commit of this server: it need not wait for a
+                // synchronous replica (which may be the very thing that stalled).
+                try await conn.query("SET LOCAL synchronous_commit = local", logger: self.logger)
+                var inserted = false
+                for try await _ in try await conn.query(
+                    "INSERT INTO snpd_commits (run, seq, landed) VALUES (\(self.run), \(seq), false) ON CONFLICT DO NOTHING RETURNING seq",
+                    logger: self.logger)
+                {
+                    inserted = true
+                }
+                var landed = false
+                if !inserted {
+                    for try await value in try await conn.query(
+                        "SELECT landed FROM snpd_commits WHERE run = \(self.run) AND seq = \(seq)", logger: self.logger
+                    ).decode(Bool.self) {
+                        landed = value
+                    }
+                }
+                try await conn.query("COMMIT", logger: self.logger)
+                return landed
+            } catch {
+                _ = try? await conn.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
     /// What `snpd_commit` raises when another daemon has taken the lead.
     static let staleEpochState = "SN001"
+
+    /// Server errors after which a commit may still have landed: the connection was cut
+    /// (class 08), or the backend was terminated or the server shut down (57P), possibly
+    /// after the commit record was written (a wait for a synchronous replica is cut so).
+    static func outcomeUncertain(_ state: String) -> Bool { state.hasPrefix("08") || state.hasPrefix("57P") }
+
+    /// Server errors that are about the rows written (a constraint, a value out of range),
+    /// not about the database: the other commands of a group commit may still go through.
+    static func rowRefused(_ state: String) -> Bool {
+        state.hasPrefix("23") || state.hasPrefix("22") || state == "SN003"
+    }
 
     /// Whether the database answers a trivial query within `limit`.
     public func ping(limit: Duration = .seconds(2)) async -> Bool {
@@ -244,6 +375,15 @@ public final class Store: Sendable {
         }
         return .unavailable("the database is unreachable; nothing was changed, retry")
     }
+}
+
+/// Why a group commit did not answer `OK`.
+public enum CommitFailure: Error {
+    /// It did not and will not land. `rowRefused`: the server refused the rows themselves (a
+    /// constraint), not the database being away: the group's commands may be tried apart.
+    case refused(SNPError, rowRefused: Bool)
+    /// It was sent and its answer was not seen: `Store.settle` finds out what became of it.
+    case outcomeUnknown(seq: Int64, String)
 }
 
 /// One line of the audit trail: who changed what, and when (ids only, no patient data).

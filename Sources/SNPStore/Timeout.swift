@@ -41,3 +41,27 @@ final class ResumeOnce<T: Sendable>: Sendable {
         return c != nil
     }
 }
+
+/// Whether a statement given a deadline was handed to the server before the deadline
+/// passed: the first of `markSent` (the statement goes) and `abandon` (the deadline won)
+/// decides. After `abandon`, `markSent` refuses, so a statement is never sent late.
+final class SendPhase: Sendable {
+    private let state = Mutex<(sent: Bool, abandoned: Bool)>((false, false))
+
+    /// True if the statement may go now; false if it was given up already.
+    func markSent() -> Bool {
+        state.withLock { s in
+            guard !s.abandoned else { return false }
+            s.sent = true
+            return true
+        }
+    }
+
+    /// Gives up; returns whether the statement had been sent.
+    func abandon() -> Bool {
+        state.withLock { s in
+            s.abandoned = true
+            return s.sent
+        }
+    }
+}

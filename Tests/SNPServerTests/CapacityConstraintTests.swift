@@ -104,12 +104,21 @@ struct CapacityConstraintTests {
             """
     }
 
-    /// One group commit as the daemon sends it: the requests, and one audit row.
+    /// One group commit as the daemon sends it: the requests (inserted if new, updated if
+    /// they exist), and one audit row.
     private static func commit(_ store: Store, requests: [String]) async throws {
-        let rows = "[" + requests.joined(separator: ",") + "]"
+        var existing = Set<Int>()
+        for try await id in try await store.client.query("SELECT id::int FROM requests").decode(Int.self) { existing.insert(id) }
+        func id(_ row: String) -> Int { Int(row.split(separator: ",")[0].dropFirst(#"{"id":"#.count))! }
+        func array(_ rows: [String]) -> String? { rows.isEmpty ? nil : "[" + rows.joined(separator: ",") + "]" }
+        let fresh = array(requests.filter { !existing.contains(id($0)) })
+        let changed = array(requests.filter { existing.contains(id($0)) })
         let audit = #"[{"at":1790000000,"token":"t","command":"REQ ADD","objects":["r1"]}]"#
         let result = try await store.client.query(
-            "SELECT snpd_commit(NULL, NULL, NULL, \(rows)::text::json, \(audit)::text::json)")
+            """
+            SELECT snpd_commit(NULL, gen_random_uuid(), 1, NULL, NULL, NULL, \(fresh)::text::json, \(changed)::text::json, \
+            \(audit)::text::json)
+            """)
         for try await _ in result {}
     }
 

@@ -216,6 +216,14 @@ public struct MatchingEngine: Sendable {
 
     public func occupantIDs(of slot: SlotID) -> [RequestID] { (occupants[slot.number] ?? []).map(RequestID.request) }
 
+    /// Raises the identifier counters to at least these numbers: an engine rebuilt from the
+    /// database after an outage keeps numbering after every identifier ever handed out,
+    /// including those of changes that were undone (identifiers are never reused, §4.4).
+    public mutating func keepNumbering(after slot: Int64, request: Int64) {
+        lastSlotNumber = max(lastSlotNumber, slot)
+        lastRequestNumber = max(lastRequestNumber, request)
+    }
+
     mutating func nextSlotID() -> SlotID {
         lastSlotNumber += 1
         return .slot(lastSlotNumber)

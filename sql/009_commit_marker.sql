@@ -1,0 +1,133 @@
+-- A commit whose outcome the daemon did not see (issue 14, docs/RELIABILITY.md).
+--
+-- When a group commit times out or its connection drops after the statement was sent, the
+-- daemon cannot tell whether it landed. It must find out before it answers (§3.3): `OK` if
+-- it landed, `UNAVAILABLE` (a promise that it never will) if not. So every group commit
+-- writes a marker row, (run, seq): the daemon's run and the commit's number, in its own
+-- transaction and before anything else. To settle a commit, the daemon ends whatever
+-- commit backend is still running, then inserts a tombstone for the same (run, seq):
+--   - if the commit's own marker is there, the tombstone is not inserted: it landed;
+--   - if the commit is still in progress with its marker written, the insert waits for it
+--     to end, one way or the other;
+--   - otherwise the tombstone goes in, and the commit, should it ever reach that point,
+--     fails on it (SQLSTATE SN002) and writes nothing: it can no longer land.
+--
+-- New rows are inserted, never merged: a request or slot id that already exists is an
+-- error (a unique violation), not an update of someone else's row; changed rows are
+-- updated, and a changed row that is missing is an error too (SN003).
+CREATE TABLE snpd_commits (
+    run     uuid NOT NULL,
+    seq     bigint NOT NULL,
+    landed  boolean NOT NULL,
+    at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run, seq)
+);
+
+DROP FUNCTION snpd_commit(bigint, json, json, json, json);
+
+CREATE FUNCTION snpd_commit(
+    expected_epoch bigint, batch_run uuid, batch_seq bigint, pros json, new_slots json, slot_changes json,
+    new_reqs json, req_changes json, audit json)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    current_epoch bigint;
+    changed integer;
+BEGIN
+    IF expected_epoch IS NOT NULL THEN
+        -- FOR SHARE: a daemon taking over waits for this commit, then bumps the epoch.
+        SELECT epoch INTO current_epoch FROM leadership WHERE id = 1 FOR SHARE;
+        IF current_epoch IS DISTINCT FROM expected_epoch THEN
+            RAISE EXCEPTION 'another snpd leads this database now (epoch %, ours %)', current_epoch, expected_epoch
+                USING ERRCODE = 'SN001';
+        END IF;
+    END IF;
+
+    INSERT INTO snpd_commits (run, seq, landed) VALUES (batch_run, batch_seq, true) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'commit % of run % was given up by the daemon; nothing written', batch_seq, batch_run
+            USING ERRCODE = 'SN002';
+    END IF;
+    -- Markers are needed only while a commit may be unsettled: keep the last thousand of
+    -- this run, and tombstones (rare) for a day.
+    IF batch_seq % 1024 = 0 THEN
+        DELETE FROM snpd_commits
+        WHERE (run = batch_run AND seq < batch_seq - 1024 AND landed)
+            OR (run <> batch_run AND (landed OR at < now() - interval '1 day'));
+    END IF;
+
+    IF pros IS NOT NULL THEN
+        -- Professionals are keyed by their RPPS number, chosen by people: `PRO PUT` creates
+        -- or updates, so this stays an upsert.
+        INSERT INTO professionals (rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at)
+        SELECT r.rpps, r.profession, r.name, r.lat, r.lon, r.home_radius_km, r.weekly_cap, r.territory, r.active,
+            to_timestamp(r.updated_at)
+        FROM json_to_recordset(pros) AS r(rpps text, profession text, name text, lat float8, lon float8,
+            home_radius_km float8, weekly_cap int, territory text, active bool, updated_at float8)
+        ON CONFLICT (rpps) DO UPDATE SET profession = EXCLUDED.profession, name = EXCLUDED.name, lat = EXCLUDED.lat,
+            lon = EXCLUDED.lon, home_radius_km = EXCLUDED.home_radius_km, weekly_cap = EXCLUDED.weekly_cap,
+            territory = EXCLUDED.territory, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at;
+    END IF;
+
+    -- Withdrawals first, so that a slot withdrawn and one published over it in the same
+    -- batch never meet in the overlap check.
+    IF slot_changes IS NOT NULL THEN
+        UPDATE slots s SET withdrawn_at = to_timestamp(r.withdrawn_at)
+        FROM json_to_recordset(slot_changes) AS r(id bigint, withdrawn_at float8)
+        WHERE s.id = r.id;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> json_array_length(slot_changes) THEN
+            RAISE EXCEPTION '% changed slots, % found', json_array_length(slot_changes), changed USING ERRCODE = 'SN003';
+        END IF;
+    END IF;
+
+    IF new_slots IS NOT NULL THEN
+        INSERT INTO slots (id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at)
+        SELECT r.id, r.pro, r.profession, to_timestamp(r.starts_at), to_timestamp(r.ends_at), r.mode, r.capacity, r.ref,
+            to_timestamp(r.created_at), to_timestamp(r.withdrawn_at)
+        FROM json_to_recordset(new_slots) AS r(id bigint, pro text, profession text, starts_at float8,
+            ends_at float8, mode text, capacity int, ref text, created_at float8, withdrawn_at float8);
+    END IF;
+
+    IF req_changes IS NOT NULL THEN
+        -- Changed requests before new ones: an update may free a place (a cancellation, a
+        -- move) that a new request of the same commit takes; an insert never frees one, and
+        -- the capacity check runs at the end of each statement (007). A request's location is
+        -- never updated: once blurred by the retention job (005_retention.sql), it stays blurred.
+        UPDATE requests q SET state = r.state, slot_id = r.slot_id, pro = r.pro,
+            slot_start = to_timestamp(r.slot_start), slot_end = to_timestamp(r.slot_end), slot_mode = r.slot_mode,
+            distance_km = r.distance_km, cost = r.cost, matched_at = to_timestamp(r.matched_at),
+            hold_until = to_timestamp(r.hold_until), booked_at = to_timestamp(r.booked_at), declined = r.declined,
+            reason = r.reason, closed_at = to_timestamp(r.closed_at), updated_at = to_timestamp(r.updated_at)
+        FROM json_to_recordset(req_changes) AS r(id bigint, state text, slot_id bigint, pro text,
+            slot_start float8, slot_end float8, slot_mode text, distance_km float8, cost float8, matched_at float8,
+            hold_until float8, booked_at float8, declined bigint[], reason text, closed_at float8, updated_at float8)
+        WHERE q.id = r.id;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> json_array_length(req_changes) THEN
+            RAISE EXCEPTION '% changed requests, % found', json_array_length(req_changes), changed USING ERRCODE = 'SN003';
+        END IF;
+    END IF;
+
+    IF new_reqs IS NOT NULL THEN
+        INSERT INTO requests (id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s,
+            wanted_slot, created_at, deadline, state, slot_id, pro, slot_start, slot_end, slot_mode, distance_km, cost,
+            matched_at, hold_until, booked_at, declined, reason, closed_at, updated_at)
+        SELECT r.id, r.ref, r.owner, r.profession, r.priority, r.modes, r.lat, r.lon, r.within_s, r.radius_km, r.hold_s,
+            r.wanted_slot, to_timestamp(r.created_at), to_timestamp(r.deadline), r.state, r.slot_id, r.pro,
+            to_timestamp(r.slot_start), to_timestamp(r.slot_end), r.slot_mode, r.distance_km, r.cost,
+            to_timestamp(r.matched_at), to_timestamp(r.hold_until), to_timestamp(r.booked_at), r.declined, r.reason,
+            to_timestamp(r.closed_at), to_timestamp(r.updated_at)
+        FROM json_to_recordset(new_reqs) AS r(id bigint, ref text, owner text, profession text,
+            priority smallint, modes text, lat float8, lon float8, within_s int, radius_km float8, hold_s int,
+            wanted_slot bigint, created_at float8, deadline float8, state text, slot_id bigint, pro text,
+            slot_start float8, slot_end float8, slot_mode text, distance_km float8, cost float8, matched_at float8,
+            hold_until float8, booked_at float8, declined bigint[], reason text, closed_at float8, updated_at float8);
+    END IF;
+
+    IF audit IS NOT NULL THEN
+        INSERT INTO audit_log (at, token, command, objects)
+        SELECT to_timestamp(r.at), r.token, r.command, r.objects
+        FROM json_to_recordset(audit) AS r(at float8, token text, command text, objects text[]);
+    END IF;
+END
+$$;
