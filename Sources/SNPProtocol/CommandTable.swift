@@ -56,7 +56,10 @@ public enum CommandTable {
         row(.quit, "QUIT", roles: everyone, "close the connection"),
 
         row(.proPut, "PRO", "PUT", keys: ["id", "prof", "name", "lat", "lon"],
-            optional: ["home_radius_km", "weekly_cap", "territory"], roles: staff, changes: true,
+            optional: [
+                "home_radius_km", "weekly_cap", "territory", "address", "city", "postcode", "phone", "given", "family",
+                "structure",
+            ], roles: staff, changes: true,
             "create or update a professional"),
         row(.proGet, "PRO", "GET", positionals: ["rpps"], required: 1, roles: readers.union([.pro]),
             "show a professional"),

@@ -83,9 +83,31 @@ enum CommandHandlers {
             location: try a.location(),
             homeRadiusKm: try a.double("home_radius_km", in: 0.1...200),
             weeklyCap: try a.int("weekly_cap", in: 0...10_000),
-            territory: try a.text("territory", maxLength: 64))
+            territory: try a.text("territory", maxLength: 64),
+            contact: try contact(a))
         _ = try e.putProfessional(draft, now: c.now)
         return ReplyFormat.ok(Fields([("pro", draft.rpps.value)]))
+    }
+
+    /// The optional contact of `PRO PUT` (§3.6), each field checked as the schema does.
+    static func contact(_ a: Arguments) throws(SNPError) -> PracticeContact {
+        let postcode = try a.text("postcode", maxLength: 5)
+        if let postcode, !PracticeContact.isPostcode(postcode) {
+            throw .badRequest("postcode must be 5 digits, got \(postcode)")
+        }
+        let phone = try a.text("phone", maxLength: 12)
+        if let phone, !PracticeContact.isPhone(phone) {
+            throw .badRequest("phone must be +33 followed by 9 digits (e.g. +33297000000), got \(phone)")
+        }
+        let structure = try a.text("structure", maxLength: 21)
+        if let structure, !PracticeContact.isStructure(structure) {
+            throw .badRequest(
+                "structure must be a prefixed IDNST identifier: 1 + FINESS (9), 3 + SIRET (14 digits) or 4 + RPPS-rang, got \(structure)")
+        }
+        return PracticeContact(
+            address: try a.text("address", maxLength: 200), city: try a.text("city", maxLength: 100),
+            postcode: postcode, phone: phone, given: try a.text("given", maxLength: 100),
+            family: try a.text("family", maxLength: 100), structure: structure)
     }
 
     static func proGet(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {

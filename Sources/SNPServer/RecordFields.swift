@@ -15,6 +15,13 @@ enum RecordFields {
         f.add("home_radius_km", number: p.homeRadiusKm ?? policy.homeRadiusKm, decimals: 1)
         f.add("weekly_cap", p.weeklyCap.map(String.init) ?? "none")
         f.add("territory", p.territory ?? "none")
+        let c = p.contact
+        for (key, value) in [
+            ("address", c.address), ("city", c.city), ("postcode", c.postcode), ("phone", c.phone), ("given", c.given),
+            ("family", c.family), ("structure", c.structure),
+        ] {
+            if let value { f.add(key, value) }
+        }
         f.add("active", p.active ? "true" : "false")
         return f
     }

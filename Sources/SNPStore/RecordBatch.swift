@@ -58,7 +58,7 @@ struct RecordBatch {
         var requestChanges: String?
     }
 
-    /// The columns of `snpd_commit`'s `pros` (sql/008_commit_json.sql).
+    /// The columns of `snpd_commit`'s `pros` (sql/011_commit_marker.sql).
     static func write(_ p: Professional, _ row: inout JSONRows) {
         row.field("rpps", p.rpps.value)
         row.field("profession", p.profession.rawValue)
@@ -68,6 +68,13 @@ struct RecordBatch {
         row.field("home_radius_km", p.homeRadiusKm)
         row.field("weekly_cap", p.weeklyCap.map(Int64.init))
         row.field("territory", p.territory)
+        row.field("address", p.contact.address)
+        row.field("city", p.contact.city)
+        row.field("postcode", p.contact.postcode)
+        row.field("phone", p.contact.phone)
+        row.field("given", p.contact.given)
+        row.field("family", p.contact.family)
+        row.field("structure", p.contact.structure)
         row.field("active", p.active)
         row.field("updated_at", p.updatedAt)
     }

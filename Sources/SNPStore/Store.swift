@@ -116,7 +116,11 @@ public final class Store: Sendable {
     ) {
         var pros: [Professional] = []
         let proRows = try await conn.query(
-            "SELECT rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at FROM professionals",
+            """
+            SELECT rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at,
+                address, city, postcode, phone, given, family, structure
+            FROM professionals
+            """,
             logger: logger)
         for try await row in proRows {
             let c = row.makeRandomAccess()
@@ -127,7 +131,13 @@ public final class Store: Sendable {
                     name: try c[2].decode(String.self),
                     location: GeoPoint(lat: try c[3].decode(Double.self), lon: try c[4].decode(Double.self)),
                     homeRadiusKm: try c[5].decode(Double?.self), weeklyCap: try c[6].decode(Int?.self),
-                    territory: try c[7].decode(String?.self), active: try c[8].decode(Bool.self),
+                    territory: try c[7].decode(String?.self),
+                    contact: PracticeContact(
+                        address: try c[10].decode(String?.self), city: try c[11].decode(String?.self),
+                        postcode: try c[12].decode(String?.self), phone: try c[13].decode(String?.self),
+                        given: try c[14].decode(String?.self), family: try c[15].decode(String?.self),
+                        structure: try c[16].decode(String?.self)),
+                    active: try c[8].decode(Bool.self),
                     updatedAt: try c[9].decode(Date.self)))
         }
         var slots: [Slot] = []
@@ -195,7 +205,7 @@ public final class Store: Sendable {
     // MARK: Group commit
 
     /// This daemon's run: with a commit's number, the key of the marker row every commit
-    /// writes (sql/009_commit_marker.sql), by which a commit whose answer was lost is settled.
+    /// writes (sql/011_commit_marker.sql), by which a commit whose answer was lost is settled.
     public let run = UUID()
     private let lastCommitNumber = Atomic<Int64>(0)
 
@@ -252,7 +262,7 @@ public final class Store: Sendable {
     /// (`SNPD_COMMIT_TIMEOUT_MS`, default 5 000: a regulator on the phone needs an answer).
     public var commitTimeout: Duration { settings.commitTimeout }
 
-    /// One statement, its own transaction (`snpd_commit`, sql/009_commit_marker.sql): one
+    /// One statement, its own transaction (`snpd_commit`, sql/011_commit_marker.sql): one
     /// round trip per group commit.
     private func write(
         _ conn: PostgresConnection, _ rows: RecordBatch.Rows, audit: String?, epoch: Int64?, seq: Int64
@@ -277,7 +287,7 @@ public final class Store: Sendable {
     /// will if it has not: ends any commit backend of this database still running (a
     /// commit stalled on a lock, a full disk, a synchronous replica), then writes the
     /// commit's tombstone marker, which the commit itself cannot get past
-    /// (sql/009_commit_marker.sql). Tries again every second until the database answers:
+    /// (sql/011_commit_marker.sql). Tries again every second until the database answers:
     /// the commands of that commit get no answer before their outcome is known (§3.3).
     public func settle(seq: Int64) async -> Bool {
         var attempt = 0

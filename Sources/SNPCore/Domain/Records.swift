@@ -12,12 +12,15 @@ public struct Professional: Sendable, Equatable, Codable {
     /// The most SAS bookings they accept per ISO week; `nil` means no cap.
     public var weeklyCap: Int?
     public var territory: String?
+    /// The practice's address and phone, and the name split as the SAS platform shows it.
+    public var contact: PracticeContact
     public var active: Bool
     public var updatedAt: Date
 
     public init(
         rpps: RPPS, profession: Profession, name: String, location: GeoPoint, homeRadiusKm: Double? = nil,
-        weeklyCap: Int? = nil, territory: String? = nil, active: Bool = true, updatedAt: Date
+        weeklyCap: Int? = nil, territory: String? = nil, contact: PracticeContact = PracticeContact(),
+        active: Bool = true, updatedAt: Date
     ) {
         self.rpps = rpps
         self.profession = profession
@@ -26,8 +29,73 @@ public struct Professional: Sendable, Equatable, Codable {
         self.homeRadiusKm = homeRadiusKm
         self.weeklyCap = weeklyCap
         self.territory = territory
+        self.contact = contact
         self.active = active
         self.updatedAt = updatedAt
+    }
+}
+
+/// What the national SAS platform shows of a professional besides their slots (§3.6, §7.2):
+/// optional in the line protocol, needed by the FHIR interface. A professional without a
+/// complete contact (`isComplete`) is left out of FHIR answers.
+public struct PracticeContact: Sendable, Equatable, Codable {
+    /// The practice's street address (one line).
+    public var address: String?
+    public var city: String?
+    /// Five digits.
+    public var postcode: String?
+    /// `+33` and nine digits.
+    public var phone: String?
+    public var given: String?
+    public var family: String?
+    /// The structure they practise in, as a prefixed IDNST identifier: `1` + FINESS,
+    /// `3` + SIRET or `4` + RPPS-rang.
+    public var structure: String?
+
+    public init(
+        address: String? = nil, city: String? = nil, postcode: String? = nil, phone: String? = nil,
+        given: String? = nil, family: String? = nil, structure: String? = nil
+    ) {
+        self.address = address
+        self.city = city
+        self.postcode = postcode
+        self.phone = phone
+        self.given = given
+        self.family = family
+        self.structure = structure
+    }
+
+    /// Everything the FHIR answer needs (the structure is optional there too).
+    public var isComplete: Bool {
+        address != nil && city != nil && postcode != nil && phone != nil && given != nil && family != nil
+    }
+
+    /// Whether `text` is a French postcode: five digits.
+    public static func isPostcode(_ text: String) -> Bool {
+        text.utf8.count == 5 && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// Whether `text` is a French phone number in international form: `+33` and nine digits.
+    public static func isPhone(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        return u.count == 12 && text.hasPrefix("+33") && u[3...].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// Whether `text` is a prefixed IDNST structure identifier: `1` + a FINESS (9 characters,
+    /// digits, or `2A`/`2B` for Corsica), `3` + a SIRET (14 digits), `4` + an RPPS and a rank
+    /// (12 to 20 digits).
+    public static func isStructure(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard let kind = u.first else { return false }
+        let rest = u.dropFirst()
+        let digits = rest.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        switch kind {
+        case UInt8(ascii: "1"):
+            return rest.count == 9 && rest.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "A") || $0 == UInt8(ascii: "B") }
+        case UInt8(ascii: "3"): return rest.count == 14 && digits
+        case UInt8(ascii: "4"): return (12...20).contains(rest.count) && digits
+        default: return false
+        }
     }
 }
 

@@ -9,10 +9,11 @@ public struct ProfessionalDraft: Sendable, Equatable {
     public var homeRadiusKm: Double?
     public var weeklyCap: Int?
     public var territory: String?
+    public var contact: PracticeContact
 
     public init(
         rpps: RPPS, profession: Profession, name: String, location: GeoPoint, homeRadiusKm: Double? = nil,
-        weeklyCap: Int? = nil, territory: String? = nil
+        weeklyCap: Int? = nil, territory: String? = nil, contact: PracticeContact = PracticeContact()
     ) {
         self.rpps = rpps
         self.profession = profession
@@ -21,6 +22,7 @@ public struct ProfessionalDraft: Sendable, Equatable {
         self.homeRadiusKm = homeRadiusKm
         self.weeklyCap = weeklyCap
         self.territory = territory
+        self.contact = contact
     }
 }
 
@@ -75,8 +77,8 @@ extension MatchingEngine {
         put(
             Professional(
                 rpps: d.rpps, profession: d.profession, name: d.name, location: d.location,
-                homeRadiusKm: d.homeRadiusKm, weeklyCap: d.weeklyCap, territory: d.territory, active: true,
-                updatedAt: now))
+                homeRadiusKm: d.homeRadiusKm, weeklyCap: d.weeklyCap, territory: d.territory, contact: d.contact,
+                active: true, updatedAt: now))
         // A move, a reactivation or a raised cap can make their slots eligible for waiting requests.
         var booked: [RequestID] = []
         for number in (slotsByPro[d.rpps] ?? []).sorted() {

@@ -58,14 +58,18 @@ BEGIN
     IF pros IS NOT NULL THEN
         -- Professionals are keyed by their RPPS number, chosen by people: `PRO PUT` creates
         -- or updates, so this stays an upsert.
-        INSERT INTO professionals (rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, active, updated_at)
-        SELECT r.rpps, r.profession, r.name, r.lat, r.lon, r.home_radius_km, r.weekly_cap, r.territory, r.active,
-            to_timestamp(r.updated_at)
+        INSERT INTO professionals (rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, address,
+            city, postcode, phone, given, family, structure, active, updated_at)
+        SELECT r.rpps, r.profession, r.name, r.lat, r.lon, r.home_radius_km, r.weekly_cap, r.territory, r.address,
+            r.city, r.postcode, r.phone, r.given, r.family, r.structure, r.active, to_timestamp(r.updated_at)
         FROM json_to_recordset(pros) AS r(rpps text, profession text, name text, lat float8, lon float8,
-            home_radius_km float8, weekly_cap int, territory text, active bool, updated_at float8)
+            home_radius_km float8, weekly_cap int, territory text, address text, city text, postcode text, phone text,
+            given text, family text, structure text, active bool, updated_at float8)
         ON CONFLICT (rpps) DO UPDATE SET profession = EXCLUDED.profession, name = EXCLUDED.name, lat = EXCLUDED.lat,
             lon = EXCLUDED.lon, home_radius_km = EXCLUDED.home_radius_km, weekly_cap = EXCLUDED.weekly_cap,
-            territory = EXCLUDED.territory, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at;
+            territory = EXCLUDED.territory, address = EXCLUDED.address, city = EXCLUDED.city,
+            postcode = EXCLUDED.postcode, phone = EXCLUDED.phone, given = EXCLUDED.given, family = EXCLUDED.family,
+            structure = EXCLUDED.structure, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at;
     END IF;
 
     -- Withdrawals first, so that a slot withdrawn and one published over it in the same
