@@ -32,9 +32,18 @@ public struct Arguments: Sendable, Equatable {
             throw .badRequest("\(key) must be a number, got \"\(v.prefix(40))\"")
         }
         guard range.contains(x) else {
-            throw .badRequest("\(key) must be between \(ReplyFormat.number(range.lowerBound, decimals: 0)) and \(ReplyFormat.number(range.upperBound, decimals: 0)), got \(v.prefix(40))")
+            throw .badRequest("\(key) must be between \(Self.bound(range.lowerBound)) and \(Self.bound(range.upperBound)), got \(v.prefix(40))")
         }
         return x
+    }
+
+    /// A bound as a person writes it: `0.1` and `300`, not `0` (rounded) or `300.000`.
+    static func bound(_ x: Double) -> String {
+        var text = ReplyFormat.number(x, decimals: 3)
+        guard text.contains(".") else { return text }
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
     }
 
     public func requiredDouble(_ key: String, in range: ClosedRange<Double>) throws(SNPError) -> Double {

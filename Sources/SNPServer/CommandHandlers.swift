@@ -27,6 +27,13 @@ enum CommandHandlers {
         .reqGet: reqGet, .reqList: reqList, .stats: stats,
     ]
 
+    /// The reads whose work and reply are bounded by constants, which may be answered on
+    /// the event loop (`FastPath`): one record, the counters, and a search, which returns
+    /// at most `limit` (at most 100) slots within `radius_km` (at most the policy's
+    /// `maxRadiusKm`, 300 km). The lists may scan every record and return up to 100 000
+    /// lines: they run in the connection's task, off the event loop.
+    static let boundedReads: Set<CommandName> = [.proGet, .reqGet, .stats, .slotFind]
+
     /// Every command, as the service's actor runs them: the reads, and those that change state.
     static let table: [CommandName: CommandHandler] = [
         .proPut: proPut, .proOff: proOff, .slotAdd: slotAdd, .slotDel: slotDel,

@@ -10,9 +10,10 @@ import NIOSSL
 ///   clock starts at the first byte of an unfinished line and is not reset by more bytes
 ///   without `\n`, so a byte a second does not keep it alive.
 /// - **replies nobody reads**: a client that pipelines without reading fills the socket's
-///   send buffer; the channel turns unwritable, the writer waits, the reply queue fills and
-///   the reader stops reading (bounded memory). If the channel stays unwritable this long,
-///   the client is not coming back for its replies, and the connection is closed.
+///   send buffer; what the connection has not written grows to its bound
+///   (`UnwrittenBytes`) and the connection stops being read (bounded memory). If it stays
+///   stopped this long, the client is not coming back for its replies, and the connection
+///   is closed.
 ///
 /// An idle connection with no unfinished line is left alone: a `WATCH` client may be
 /// silent for hours. Everything runs on the channel's event loop.
@@ -23,12 +24,14 @@ final class ConnectionGuard: ChannelInboundHandler {
     private let lineTimeout: TimeAmount
     private let writeTimeout: TimeAmount
     private let logger: Logger
+    private let unwritten: UnwrittenBytes
     private var unfinishedLine: Scheduled<Void>?
     private var unwritable: Scheduled<Void>?
 
-    init(lineTimeout: Duration, writeTimeout: Duration, logger: Logger) {
+    init(lineTimeout: Duration, writeTimeout: Duration, unwritten: UnwrittenBytes, logger: Logger) {
         self.lineTimeout = TimeAmount(lineTimeout)
         self.writeTimeout = TimeAmount(writeTimeout)
+        self.unwritten = unwritten
         self.logger = logger
     }
 
@@ -45,14 +48,16 @@ final class ConnectionGuard: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            unwritable?.cancel()
-            unwritable = nil
-        } else if unwritable == nil {
-            unwritable = closeLater(context, after: writeTimeout, reason: "the client does not read its replies")
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is UnwrittenBytes.Changed {
+            if !unwritten.isOver {
+                unwritable?.cancel()
+                unwritable = nil
+            } else if unwritable == nil {
+                unwritable = closeLater(context, after: writeTimeout, reason: "the client does not read its replies")
+            }
         }
-        context.fireChannelWritabilityChanged()
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -23,11 +23,17 @@ final class LinesInFlight: Sendable {
 /// Replies stay in order: with anything in flight, every line takes the normal path behind it.
 ///
 /// Only the exact line `PING` (any case, optional `\r`) is answered here without a
-/// principal. A read (`SLOT FIND`, `REQ GET`…, `CommandHandlers.reads`) is answered here
-/// when the connection has authenticated with a role that may run it, and the engine has
-/// no change waiting for its commit and nothing due (`MatchingService.read(…,
-/// onlyIfDurable: true)`). Everything else, errors included, goes to the session as before,
+/// principal. A read whose work and reply are bounded (`SLOT FIND`, `REQ GET`…,
+/// `CommandHandlers.boundedReads`) is answered here when the connection has authenticated
+/// with a role that may run it, and the engine has no change waiting for its commit and
+/// nothing due (`MatchingService.read(…, onlyIfDurable: true)`). The lists, which may scan
+/// every record and run to 100 000 lines, are not: they would hold up every connection of
+/// this event loop. Everything else, errors included, goes to the session as before,
 /// which answers it exactly as if this handler were not there.
+///
+/// Replies written here count in the connection's `UnwrittenBytes` like the session's, and
+/// `ReadGate`, before this handler, stops passing lines while the connection is over its
+/// bound: a client that sends without reading is not read, whichever path answers it.
 final class FastPath: ChannelInboundHandler {
     typealias InboundIn = InboundLine
     typealias InboundOut = InboundLine
@@ -36,23 +42,26 @@ final class FastPath: ChannelInboundHandler {
     private let inFlight: LinesInFlight
     private let principal: SharedPrincipal
     private let server: ServerContext
+    private let unwritten: UnwrittenBytes
     private let pong: ByteBuffer
+    private var needsFlush = false
 
-    init(inFlight: LinesInFlight, principal: SharedPrincipal, server: ServerContext) {
+    init(inFlight: LinesInFlight, principal: SharedPrincipal, server: ServerContext, unwritten: UnwrittenBytes) {
         self.inFlight = inFlight
         self.principal = principal
         self.server = server
+        self.unwritten = unwritten
         pong = ByteBuffer(string: "OK pong\n")
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .line(let line) = unwrapInboundIn(data), inFlight.isZero {
             if Self.isBarePing(line) {
-                context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+                write(pong, context: context)
                 return
             }
             if let text = read(line) {
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
+                write(ByteBuffer(string: text), context: context)
                 return
             }
         }
@@ -60,11 +69,39 @@ final class FastPath: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
+    /// Writes a reply, counted unwritten until the kernel has it. Flushed once the lines
+    /// of this read are handled (one system call for a pipelined batch, not one a reply).
+    private func write(_ reply: ByteBuffer, context: ChannelHandlerContext) {
+        let cost = UnwrittenBytes.cost(ofBytes: reply.readableBytes)
+        let unwritten = self.unwritten
+        unwritten.add(cost)
+        context.write(wrapOutboundOut(reply)).whenComplete { _ in unwritten.remove(cost) }
+        needsFlush = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context)
+        context.fireChannelReadComplete()
+    }
+
+    /// A last line decoded at a half-close comes without a read-complete.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        flushIfNeeded(context)
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func flushIfNeeded(_ context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
+    }
+
     /// The reply to `line` if it is a read this connection may run and that needs no commit.
     private func read(_ line: ByteBuffer) -> String? {
         guard let principal = principal.value,
             let parsed = try? LineParser.parse(line.readableBytesView),
             let (spec, args) = try? CommandTable.resolve(parsed),
+            CommandHandlers.boundedReads.contains(spec.name),
             spec.roles?.contains(principal.role) == true
         else { return nil }
         return server.service.read(

@@ -22,8 +22,10 @@ public struct ListenerSettings: Sendable {
     public var maxConnectionsPerAddress = 512
     /// A connection that has not authenticated by then is closed.
     public var authTimeout: Duration = .seconds(30)
-    /// Replies a connection may have waiting before its reader stops reading.
-    public var replyQueueLimit = 256
+    /// Bytes a connection may have produced and not yet written (replies, events) before
+    /// it stops being read; it is read again once a quarter of this is left
+    /// (`UnwrittenBytes`).
+    public var maxUnwrittenBytes = 256 * 1024
     /// A line begun must end within this, or the connection is closed (slowloris).
     public var lineTimeout: Duration = .seconds(30)
     /// A connection whose replies cannot be written for this long is closed.
@@ -108,12 +110,6 @@ final class ServerContext: Sendable {
     func connectionCount() -> Int { limits.open }
 }
 
-/// Where an outgoing item goes, in order.
-enum Outgoing: Sendable {
-    case reply(PendingReply)
-    case event(String)
-}
-
 /// The line-protocol server: binds, accepts, and runs each connection in its own task.
 ///
 /// Modelled on SwiftNIO's small servers: connections live in a discarding task group (a
@@ -146,11 +142,13 @@ public final class LineServer: Sendable {
     /// The TLS listener's port, once listening (when TLS is configured).
     public var tlsPort: Int? { boundTLSPort.withLock { $0 } }
 
-    /// An accepted connection: its channel, and what its `FastPath` reads (the lines in flight, the principal).
+    /// An accepted connection: its channel, what its `FastPath` reads (the lines in flight,
+    /// the principal), and what it has not yet written.
     struct Accepted: Sendable {
         let channel: NIOAsyncChannel<InboundLine, ByteBuffer>
         let inFlight: LinesInFlight
         let principal: SharedPrincipal
+        let unwritten: UnwrittenBytes
     }
 
     typealias Listener = NIOAsyncChannel<Accepted, Never>
@@ -216,16 +214,20 @@ public final class LineServer: Sendable {
             if let tls {
                 try handlers.addHandler(NIOSSLServerHandler(context: tls))
             }
+            let unwritten = UnwrittenBytes(channel: channel, high: settings.maxUnwrittenBytes)
             try handlers.addHandler(
-                ConnectionGuard(lineTimeout: settings.lineTimeout, writeTimeout: settings.writeTimeout, logger: context.logger))
+                ConnectionGuard(
+                    lineTimeout: settings.lineTimeout, writeTimeout: settings.writeTimeout, unwritten: unwritten,
+                    logger: context.logger))
             try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder()))
+            try handlers.addHandler(ReadGate(unwritten: unwritten))
             let inFlight = LinesInFlight()
             let principal = SharedPrincipal()
-            try handlers.addHandler(FastPath(inFlight: inFlight, principal: principal, server: context))
+            try handlers.addHandler(FastPath(inFlight: inFlight, principal: principal, server: context, unwritten: unwritten))
             let wrapped = try NIOAsyncChannel<InboundLine, ByteBuffer>(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(backPressureStrategy: .init(lowWatermark: 8, highWatermark: 64)))
-            return Accepted(channel: wrapped, inFlight: inFlight, principal: principal)
+            return Accepted(channel: wrapped, inFlight: inFlight, principal: principal, unwritten: unwritten)
         }
     }
 
@@ -257,7 +259,7 @@ public final class LineServer: Sendable {
         }
         defer { context.limits.release(address: address) }
         let logger = context.logger
-        let queue = ReplyQueue<Outgoing>(limit: settings.replyQueueLimit)
+        let queue = ReplyQueue(unwritten: accepted.unwritten)
         let channel = connection.channel
         let deliver: @Sendable (String) -> Void = { line in
             if !queue.offer(.event(line)) {
@@ -278,8 +280,8 @@ public final class LineServer: Sendable {
         }
         defer { authTimer.cancel() }
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                async let writing: Void = self.write(queue, to: outbound, on: channel, inFlight: inFlight)
+            try await connection.executeThenClose { inbound, _ in
+                async let writing: Void = self.write(queue, to: channel, inFlight: inFlight)
                 do {
                     try await withGracefulShutdownHandler {
                         for try await line in inbound {
@@ -306,18 +308,22 @@ public final class LineServer: Sendable {
     }
 
     /// Writes replies in order, each once its commit is durable; events go in between
-    /// replies, never inside a multi-line one (each item is written whole).
-    private func write(
-        _ queue: ReplyQueue<Outgoing>, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, on channel: any Channel,
-        inFlight: LinesInFlight
-    ) async throws {
+    /// replies, never inside a multi-line one (each item is written whole). What it writes
+    /// is counted down from the connection's `UnwrittenBytes` once the kernel has it; it
+    /// does not wait for that (the bound stops the reader, not the writer), except for the
+    /// last write, so that the connection closes after it.
+    private func write(_ queue: ReplyQueue, to channel: any Channel, inFlight: LinesInFlight) async throws {
         // Once the writer stops (the connection was closed under it, say), nothing more
         // will be taken off the queue: release a reader waiting for room, or it waits forever.
         defer { queue.finish() }
+        let unwritten = queue.unwritten
+        var lastWrite: EventLoopFuture<Void>?
         while let items = await queue.next() {
             var buffer = ByteBuffer()
             var replies = 0
+            var cost = 0
             for item in items {
+                cost += item.cost
                 switch item {
                 case .event(let text):
                     buffer.writeString(text)
@@ -330,10 +336,14 @@ public final class LineServer: Sendable {
                     }
                 }
             }
-            try await outbound.write(buffer)
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(buffer, promise: written)
+            written.futureResult.whenComplete { [cost] _ in unwritten.remove(cost) }
+            lastWrite = written.futureResult
             // Counted down on the event loop, behind the write just handed to it: the
             // fast path never answers ahead of these replies.
             if replies > 0 { channel.eventLoop.execute { inFlight.done(replies) } }
         }
+        try await lastWrite?.get()
     }
 }

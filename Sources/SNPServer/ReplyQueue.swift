@@ -1,49 +1,60 @@
 import Synchronization
 
-/// A queue between a connection's reader and its writer, with backpressure.
+/// Where an outgoing item goes, in order.
+enum Outgoing: Sendable {
+    case reply(PendingReply)
+    case event(String)
+
+    /// What it counts for in its connection's `UnwrittenBytes`, from its production until
+    /// the kernel has taken it.
+    var cost: Int {
+        switch self {
+        case .reply(let reply): UnwrittenBytes.cost(ofBytes: reply.text.utf8.count)
+        case .event(let text): UnwrittenBytes.cost(ofBytes: text.utf8.count)
+        }
+    }
+}
+
+/// A queue between a connection's reader and its writer, with backpressure in bytes.
 ///
-/// Replies are pushed with `push`, which waits while `limit` items are queued: a client
-/// that pipelines thousands of commands without reading its replies stops being read
-/// (TCP then pushes back on it) instead of growing the server's memory. Events are pushed
-/// with `offer`, which never waits (the commit path must not block on a slow watcher) and
-/// reports when the queue is far over its limit, so that the connection can be closed.
-final class ReplyQueue<Element: Sendable>: Sendable {
+/// Every item is counted in the connection's `UnwrittenBytes` as it is queued; the writer
+/// counts it down once written. Replies are pushed with `push`, which then waits while the
+/// connection is over its bound: a client that pipelines without reading its replies stops
+/// being read (TCP then pushes back on it) instead of growing the server's memory. Events
+/// are pushed with `offer`, which never waits (the commit path must not block on a slow
+/// watcher) and refuses an event when the connection holds far more than its bound, so
+/// that the connection can be closed.
+final class ReplyQueue: Sendable {
     private struct State {
-        var items: [Element] = []
+        var items: [Outgoing] = []
         var finished = false
-        var consumer: CheckedContinuation<[Element]?, Never>?
-        var producers: [CheckedContinuation<Void, Never>] = []
+        var consumer: CheckedContinuation<[Outgoing]?, Never>?
     }
 
     private let state = Mutex(State())
-    let limit: Int
+    let unwritten: UnwrittenBytes
 
-    init(limit: Int) { self.limit = limit }
+    init(unwritten: UnwrittenBytes) { self.unwritten = unwritten }
 
-    func push(_ item: Element) async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let resumeNow: Bool = state.withLock { s in
-                if s.items.count >= limit && !s.finished {
-                    s.producers.append(c)
-                    return false
-                }
-                return true
-            }
-            if resumeNow { c.resume() }
-        }
+    /// Queues `item`, then waits until the connection may be read again.
+    func push(_ item: Outgoing) async {
         append(item)
+        await unwritten.waitForRoom()
     }
 
-    /// Adds without waiting; false when the queue holds far more than its limit.
-    func offer(_ item: Element) -> Bool {
-        let overflow = state.withLock { $0.items.count > limit * 8 }
-        if overflow { return false }
+    /// Queues without waiting; false (and nothing queued) when the connection already holds
+    /// more than `UnwrittenBytes.eventLimit`.
+    func offer(_ item: Outgoing) -> Bool {
+        guard unwritten.bytes <= unwritten.eventLimit else { return false }
         append(item)
         return true
     }
 
-    private func append(_ item: Element) {
-        let handoff: (CheckedContinuation<[Element]?, Never>, [Element])? = state.withLock { s in
+    private func append(_ item: Outgoing) {
+        // Counted before the writer can see it, so that its count-down never comes first.
+        // (Once finished, nothing is written and nobody reads the count any more.)
+        unwritten.add(item.cost)
+        let handoff: (CheckedContinuation<[Outgoing]?, Never>, [Outgoing])? = state.withLock { s in
             guard !s.finished else { return nil }
             s.items.append(item)
             guard let c = s.consumer else { return nil }
@@ -56,9 +67,9 @@ final class ReplyQueue<Element: Sendable>: Sendable {
     }
 
     /// Everything queued, waiting if there is nothing; `nil` once finished and empty.
-    func next() async -> [Element]? {
-        let result: [Element]? = await withCheckedContinuation { c in
-            let ready: [Element]?? = state.withLock { s in
+    func next() async -> [Outgoing]? {
+        await withCheckedContinuation { c in
+            let ready: [Outgoing]?? = state.withLock { s in
                 if !s.items.isEmpty {
                     let items = s.items
                     s.items = []
@@ -70,28 +81,18 @@ final class ReplyQueue<Element: Sendable>: Sendable {
             }
             if let ready { c.resume(returning: ready) }
         }
-        for p in releaseProducers() { p.resume() }
-        return result
     }
 
-    private func releaseProducers() -> [CheckedContinuation<Void, Never>] {
-        state.withLock { s in
-            let p = s.producers
-            s.producers = []
-            return p
-        }
-    }
-
+    /// No more items: the writer ends once the queue is empty, and a reader waiting for
+    /// room is released (nobody will write what it waits for).
     func finish() {
-        let (consumer, producers) = state.withLock { s -> (CheckedContinuation<[Element]?, Never>?, [CheckedContinuation<Void, Never>]) in
+        let consumer = state.withLock { s -> CheckedContinuation<[Outgoing]?, Never>? in
             s.finished = true
             let c = s.items.isEmpty ? s.consumer : nil
             if c != nil { s.consumer = nil }
-            let p = s.producers
-            s.producers = []
-            return (c, p)
+            return c
         }
         consumer?.resume(returning: nil)
-        for p in producers { p.resume() }
+        unwritten.finish()
     }
 }

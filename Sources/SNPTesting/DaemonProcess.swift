@@ -35,6 +35,32 @@ public final class DaemonProcess: @unchecked Sendable {
         return (rss, hwm)
     }
 
+    /// Processor time used so far (user and system, `/proc/PID/stat`), in clock ticks
+    /// (usually 100 a second).
+    public func cpuTicks() -> Int? {
+        guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the command name in parentheses: state is field 3, utime and stime 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        return user + system
+    }
+
+    /// Waits until the daemon has been nearly idle (under 3 ticks of processor time) for
+    /// half a second, or `seconds` pass; false in the second case.
+    public func waitUntilIdle(seconds: Double) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var last = cpuTicks() ?? 0
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            let now = cpuTicks() ?? 0
+            if now - last < 3 { return true }
+            last = now
+        }
+        return false
+    }
+
     /// The daemon's log so far (when `logFile` is set).
     public func log() -> String {
         guard let logFile else { return "" }

@@ -36,6 +36,13 @@ import Testing
         #expect(error?.message.contains("300") == true)
     }
 
+    @Test func rangeIsWrittenAsAPersonWouldReadIt() {
+        let error = #expect(throws: SNPError.self) {
+            try arguments(["radius_km": "0.05"]).double("radius_km", in: 0.1...300)
+        }
+        #expect(error?.message == "radius_km must be between 0.1 and 300, got 0.05")
+    }
+
     @Test func intReadsWholeNumbersInRange() throws {
         #expect(try arguments(["capacity": "3"]).int("capacity", in: 1...10) == 3)
         #expect(try arguments(["capacity": "10"]).int("capacity", in: 1...10) == 10)

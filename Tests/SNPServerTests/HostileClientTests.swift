@@ -138,8 +138,13 @@ func openConnections(seenBy client: LineClient, settlingOn expected: Int) async 
 final class RawWriter {
     let fd: Int32
 
-    init(port: Int) throws {
+    /// With `receiveBuffer`, the socket's receive buffer is set to that (before connecting,
+    /// so the kernel does not grow it): the replies nobody reads then stay in the server.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -156,9 +161,20 @@ final class RawWriter {
     }
 
     /// Writes what the kernel takes now, without waiting; the bytes written.
-    func writeSome(_ bytes: [UInt8]) -> Int {
+    func writeSome(_ bytes: some ContiguousBytes) -> Int {
         let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
         return max(n, 0)
+    }
+
+    /// Reads, blocking, up to the end of the next line; the line without its `\n`.
+    func readLine() -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while recv(fd, &byte, 1, 0) == 1 {
+            if byte == UInt8(ascii: "\n") { break }
+            line.append(byte)
+        }
+        return String(decoding: line, as: UTF8.self)
     }
 
     func close() { Glibc.close(fd) }

@@ -73,6 +73,22 @@ struct SlotAndProfessionalTests {
         }
     }
 
+    /// The bounds that keep a search short (docs/DECISIONS.md): out of range is a
+    /// `BAD_REQUEST` that says what is allowed.
+    @Test func searchBoundsAreRefusedWithTheRangeAllowed() async throws {
+        try await withDaemon { d in
+            let c = try await d.admin()
+            let find = "SLOT FIND prof=gp lat=\(Place.vannes.lat) lon=\(Place.vannes.lon)"
+            #expect(try await c.send("\(find) limit=101").lines == ["ERR BAD_REQUEST limit must be between 1 and 100, got 101"])
+            #expect(
+                try await c.send("\(find) radius_km=20000").lines == [
+                    "ERR BAD_REQUEST radius_km must be between 0.1 and 300, got 20000"
+                ])
+            #expect(try await c.send("\(find) limit=100 radius_km=300").isOK)
+            #expect(try await c.send("SLOT LIST limit=100001").code == "BAD_REQUEST")
+        }
+    }
+
     @Test func slotRulesAreEnforced() async throws {
         try await withDaemon { d in
             let c = try await d.admin()
