@@ -8,6 +8,7 @@ import PackageDescription
 /// - `SNPProtocol`: the line protocol: parsing, the command table, reply formatting.
 /// - `SNPStore`: PostgreSQL through PostgresNIO: migrations, loading, group commit, tokens.
 /// - `SNPServer`: SwiftNIO listener, sessions, roles, dispatch, `WATCH` events.
+/// - `SNPHTTP`: the HTTP listener on Hummingbird: FHIR for the SAS platform, metrics, health.
 /// - `SNPReport`: the nightly ACI indicators (§5) from PostgreSQL, as JSON, CSV and HTML.
 /// - `SNPTesting`: test support (a throwaway PostgreSQL, a line client).
 /// - `snpd`, `snpctl`: thin executables.
@@ -30,6 +31,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         // The optional TLS listener, with optional client certificates (mutual TLS).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // The HTTP listener (FHIR for the SAS platform, /metrics, /health): SPEC §7. Without
+        // its default traits: snpd reads no swift-configuration files through it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        // Metrics (SPEC §7.3): the ecosystem's API, exposed in Prometheus's text format.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Latency percentiles in the benchmark (docs/PERFORMANCE.md).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
@@ -60,13 +67,28 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SNPHTTP",
+            dependencies: [
+                "SNPCore", "SNPServer", "SNPStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "SNPTesting",
             dependencies: [
-                "SNPServer", "SNPStore",
+                "SNPServer", "SNPStore", "SNPHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -76,7 +98,8 @@ let package = Package(
         .executableTarget(
             name: "snpd",
             dependencies: [
-                "SNPServer", "SNPStore", "SNPReport",
+                "SNPServer", "SNPStore", "SNPReport", "SNPHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -3,6 +3,7 @@ import Logging
 import SNPCore
 import SNPStore
 import ServiceLifecycle
+import Synchronization
 
 /// Everything `snpd serve` needs, resolved from flags, environment and config file.
 public struct DaemonSettings: Sendable {
@@ -15,8 +16,38 @@ public struct DaemonSettings: Sendable {
     /// `SNPD_ADMIN_TOKEN`: a secret that acts as the `admin` token from start on.
     public var adminToken: String?
     public var logLevel: Logger.Level = .info
+    /// The HTTP listeners (SPEC §7): FHIR for the SAS platform, metrics, health.
+    public var http = HTTPSettings()
 
     public init() {}
+}
+
+/// The HTTP side (SPEC §7.1): off unless a listener is set.
+public struct HTTPSettings: Sendable {
+    /// `SNPD_HTTP_LISTEN` / `--http-listen`: plain HTTP/1.1. Port 0 picks a free one (tests).
+    public var listen: (host: String, port: Int)?
+    /// `SNPD_HTTPS_LISTEN` / `--https-listen`: TLS with `SNPD_TLS_CERT`, `SNPD_TLS_KEY`, and
+    /// with `SNPD_TLS_CLIENT_CA` a client certificate required (mutual TLS).
+    public var httpsListen: (host: String, port: Int)?
+    public var certificatePath: String?
+    public var keyPath: String?
+    public var clientCAPath: String?
+    /// `SNPD_FHIR_CLIENT_NAMES`: the client certificate subject CNs allowed to call `/fhir`
+    /// over HTTPS (empty: any certificate the CA signed).
+    public var fhirClientNames: Set<String> = []
+    /// `SNPD_PUBLIC_URL`: the base of `fullUrl`s (plus `/fhir`); else the request's own.
+    public var publicURL: String?
+    /// `SNPD_BOOKING_URL`: a template where `{rpps}` becomes the 11-digit RPPS (Slot.comment).
+    public var bookingURL: String?
+    /// `SNPD_CPTS_FINESS`, `SNPD_CPTS_NAME`: the CPTS form of the search (INT_R04).
+    public var cptsFiness: String?
+    public var cptsName: String?
+    /// A connection idle this long is closed (`SNPD_HTTP_IDLE_TIMEOUT`, default 30 s).
+    public var idleTimeout: Duration = .seconds(30)
+
+    public init() {}
+
+    public var isEnabled: Bool { listen != nil || httpsListen != nil }
 }
 
 /// The daemon as one service: prepares the database, loads the state, then serves the
@@ -53,14 +84,23 @@ public final class Daemon: Service, Sendable {
     public let store: Store
     public let service: MatchingService
     public let server: LineServer
+    public let metrics: ServerMetrics
     let logger: Logger
+    private let leading = Atomic<Bool>(false)
+    /// Whether this daemon leads its database (a standby does not serve).
+    public var isLeading: Bool { leading.load(ordering: .relaxed) }
 
-    public init(settings: DaemonSettings, store: Store, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        settings: DaemonSettings, store: Store, logger: Logger, metrics: ServerMetrics = ServerMetrics(),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.settings = settings
         self.store = store
         self.logger = logger
+        self.metrics = metrics
         let events = EventHub()
-        service = MatchingService(policy: settings.policy, store: store, events: events, logger: logger, clock: clock)
+        service = MatchingService(
+            policy: settings.policy, store: store, events: events, logger: logger, metrics: metrics, clock: clock)
         server = LineServer(
             settings: settings.listener, service: service, store: store, events: events, logger: logger,
             version: Daemon.version)
@@ -108,6 +148,7 @@ public final class Daemon: Service, Sendable {
                 return
             }
             try await service.load()
+            self.leading.store(true, ordering: .relaxed)
             group.addTask { try await self.serve(systemd) }
             // The first child to finish is `serve`, at a graceful stop; the others only
             // finish by throwing (leadership lost), which ends the daemon.

@@ -31,6 +31,7 @@ extension DaemonSettings {
         if let v = merged["SNPD_LINE_TIMEOUT"] { s.listener.lineTimeout = .seconds(try seconds(v, "SNPD_LINE_TIMEOUT")) }
         if let v = merged["SNPD_WRITE_TIMEOUT"] { s.listener.writeTimeout = .seconds(try seconds(v, "SNPD_WRITE_TIMEOUT")) }
         s.listener.tls = try tlsListener(merged)
+        s.http = try http(merged)
         s.adminToken = merged["SNPD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let t = s.adminToken, t.count > 200 || !t.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
             throw SettingsError("SNPD_ADMIN_TOKEN must be letters, digits, '-' or '_' (at most 200), so that it travels as a bare word")
@@ -78,8 +79,9 @@ extension DaemonSettings {
     private static func tlsListener(_ merged: [String: String]) throws -> TLSListenerSettings? {
         let value = { (key: String) in merged[key].flatMap { $0.isEmpty ? nil : $0 } }
         guard let listen = value("SNPD_TLS_LISTEN") else {
-            if value("SNPD_TLS_CERT") != nil || value("SNPD_TLS_KEY") != nil {
-                throw SettingsError("SNPD_TLS_CERT / SNPD_TLS_KEY are set but SNPD_TLS_LISTEN is not: say where TLS listens (HOST:PORT)")
+            if (value("SNPD_TLS_CERT") != nil || value("SNPD_TLS_KEY") != nil) && value("SNPD_HTTPS_LISTEN") == nil {
+                throw SettingsError(
+                    "SNPD_TLS_CERT / SNPD_TLS_KEY are set but neither SNPD_TLS_LISTEN nor SNPD_HTTPS_LISTEN is: say where TLS listens (HOST:PORT)")
             }
             return nil
         }
@@ -89,6 +91,39 @@ extension DaemonSettings {
         var tls = TLSListenerSettings(certificatePath: cert, keyPath: key, clientCAPath: value("SNPD_TLS_CLIENT_CA"))
         (tls.host, tls.port) = try hostAndPort(listen, "SNPD_TLS_LISTEN")
         return tls
+    }
+
+    /// The HTTP listeners of SPEC §7.1 and the FHIR answer's settings.
+    private static func http(_ merged: [String: String]) throws -> HTTPSettings {
+        let value = { (key: String) in merged[key].flatMap { $0.isEmpty ? nil : $0 } }
+        var h = HTTPSettings()
+        if let v = value("SNPD_HTTP_LISTEN") { h.listen = try hostAndPort(v, "SNPD_HTTP_LISTEN / --http-listen") }
+        if let v = value("SNPD_HTTPS_LISTEN") {
+            h.httpsListen = try hostAndPort(v, "SNPD_HTTPS_LISTEN / --https-listen")
+            guard let cert = value("SNPD_TLS_CERT"), let key = value("SNPD_TLS_KEY") else {
+                throw SettingsError("SNPD_HTTPS_LISTEN needs SNPD_TLS_CERT and SNPD_TLS_KEY (PEM files)")
+            }
+            (h.certificatePath, h.keyPath, h.clientCAPath) = (cert, key, value("SNPD_TLS_CLIENT_CA"))
+        }
+        if let v = value("SNPD_FHIR_CLIENT_NAMES") {
+            h.fhirClientNames = Set(v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+        if let v = value("SNPD_PUBLIC_URL") {
+            guard let url = URL(string: v), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw SettingsError("SNPD_PUBLIC_URL must be an http(s) URL such as https://snpd.example.fr, got \(v)")
+            }
+            h.publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
+        }
+        h.bookingURL = value("SNPD_BOOKING_URL")
+        if let finess = value("SNPD_CPTS_FINESS") {
+            guard finess.count == 9, finess.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "A" || $0 == "B") }) else {
+                throw SettingsError("SNPD_CPTS_FINESS must be a FINESS number (9 characters), got \(finess)")
+            }
+            h.cptsFiness = finess
+            h.cptsName = value("SNPD_CPTS_NAME") ?? "CPTS"
+        }
+        if let v = value("SNPD_HTTP_IDLE_TIMEOUT") { h.idleTimeout = .seconds(try seconds(v, "SNPD_HTTP_IDLE_TIMEOUT")) }
+        return h
     }
 
     private static func hostAndPort(_ value: String, _ key: String) throws -> (String, Int) {

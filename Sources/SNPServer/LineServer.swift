@@ -108,6 +108,9 @@ final class ServerContext: Sendable {
     }
 
     func connectionCount() -> Int { limits.open }
+
+    /// Connections open now (for the metrics).
+    public var openConnections: Int { limits.open }
 }
 
 /// The line-protocol server: binds, accepts, and runs each connection in its own task.

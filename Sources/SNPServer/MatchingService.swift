@@ -37,6 +37,7 @@ public actor MatchingService {
     let clock: @Sendable () -> Date
     let events: EventHub
     let startedAt: Date
+    public let metrics: ServerMetrics
 
     private struct Batch {
         var seq: UInt64
@@ -60,13 +61,19 @@ public actor MatchingService {
     private var failures: [(seqs: ClosedRange<UInt64>, error: SNPError)] = []
     private var waiters: [UInt64: [CheckedContinuation<SNPError?, Never>]] = [:]
     /// Set after a failed commit until the database answers and the engine is reloaded.
-    public private(set) var databaseDown = false
+    public private(set) var databaseDown = false {
+        didSet { databaseAvailable.store(!databaseDown, ordering: .relaxed) }
+    }
+    private let databaseAvailable = Atomic<Bool>(true)
+    /// Whether changes are accepted (the database answered the last commit), for `/ready`.
+    public nonisolated var acceptsChanges: Bool { databaseAvailable.load(ordering: .relaxed) }
     private var recovering = false
 
     public init(
         policy: MatchingPolicy, store: Store, events: EventHub, logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        metrics: ServerMetrics = ServerMetrics(), clock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.metrics = metrics
         self.cell = EngineCell(MatchingEngine(policy: policy))
         self.store = store
         self.events = events
@@ -99,6 +106,15 @@ public actor MatchingService {
 
     /// Runs one command against the engine. Never suspends: each command is atomic.
     public func execute(
+        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, from origin: ConnectionID?, connections: Int
+    ) -> PendingReply {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let reply = run(spec, args, as: principal, from: origin, connections: connections)
+        metrics.command(spec.words, reply: reply.text, nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started))
+        return reply
+    }
+
+    private func run(
         _ spec: CommandSpec, _ args: Arguments, as principal: Principal, from origin: ConnectionID?, connections: Int
     ) -> PendingReply {
         if spec.changesState && databaseDown {
@@ -137,9 +153,10 @@ public actor MatchingService {
         _ spec: CommandSpec, _ args: Arguments, as principal: Principal, connections: Int, onlyIfDurable: Bool = false
     ) -> PendingReply? {
         guard let handler = CommandHandlers.reads[spec.name] else { return nil }
+        let started = DispatchTime.now().uptimeNanoseconds
         let now = clock()
         let context = self.context(principal, args, now: now, connections: connections)
-        return cell.read { engine, latestCommit -> PendingReply? in
+        let reply = cell.read { engine, latestCommit -> PendingReply? in
             guard !engine.hasDueWork(at: now) else { return nil }
             let fence = readFence(latestCommit)
             if onlyIfDurable && fence != nil { return nil }
@@ -149,6 +166,35 @@ public actor MatchingService {
                 return PendingReply(text: ReplyFormat.error(error), commit: fence)
             }
         }
+        if let reply {
+            metrics.command(spec.words, reply: reply.text, nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started))
+        }
+        return reply
+    }
+
+    /// Reads the engine for an interface other than the line protocol (the FHIR search of
+    /// SPEC §7.2), by the rules of `read`: under the cell's read lock, in the caller's task;
+    /// through the actor, after applying what time made due, when something is due; and
+    /// once the latest change it may have seen is durable (read again if that change was
+    /// undone).
+    public nonisolated func inspect<T: Sendable>(_ body: @Sendable (MatchingEngine, Date) -> T) async -> T {
+        while true {
+            let now = clock()
+            var seen = cell.read { engine, latestCommit -> (T, UInt64?)? in
+                guard !engine.hasDueWork(at: now) else { return nil }
+                return (body(engine, now), readFence(latestCommit))
+            }
+            if seen == nil { seen = await readAfterTick(body) }
+            guard let (value, fence) = seen else { continue }
+            guard let fence, await waitDurable(fence) != nil else { return value }
+        }
+    }
+
+    /// `inspect`'s way through the actor: what fell due is applied first, as `execute` does.
+    private func readAfterTick<T: Sendable>(_ body: @Sendable (MatchingEngine, Date) -> T) -> (T, UInt64?) {
+        let now = clock()
+        tick(now: now)
+        return cell.read { engine, latestCommit in (body(engine, now), readFence(latestCommit)) }
     }
 
     private nonisolated func context(_ principal: Principal, _ args: Arguments, now: Date, connections: Int) -> CommandContext {
@@ -213,6 +259,15 @@ public actor MatchingService {
     /// (`Store.settle`): no command of it is answered before the daemon knows, and new
     /// changes are refused meanwhile (truthfully: they are not even tried).
     private func land(_ batches: [Batch]) async -> (error: SNPError, rowRefused: Bool)? {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let failure = await landOrSettle(batches)
+        metrics.commit(
+            commands: batches.count, nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started),
+            landed: failure == nil)
+        return failure
+    }
+
+    private func landOrSettle(_ batches: [Batch]) async -> (error: SNPError, rowRefused: Bool)? {
         do {
             try await store.commit(batches.flatMap(\.changes), audit: batches.map(\.audit))
             return nil

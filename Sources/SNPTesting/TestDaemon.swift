@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import SNPCore
+import Prometheus
+import SNPHTTP
 import SNPServer
 import SNPStore
 import ServiceLifecycle
@@ -21,6 +23,7 @@ public final class TestClock: Sendable {
 /// chosen by the system, and a test clock. `stop()` shuts it down as SIGTERM would.
 public final class TestDaemon: Sendable {
     public let daemon: Daemon
+    public let http: HTTPService
     public let clock: TestClock
     public let database: DatabaseSettings
     let group: ServiceGroup
@@ -55,17 +58,33 @@ public final class TestDaemon: Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["SNPD_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         let store = try Store(settings: database, logger: logger)
         let c = clock
-        let daemon = Daemon(settings: settings, store: store, logger: logger, clock: { c.now })
+        let registry = PrometheusCollectorRegistry()
+        let daemon = Daemon(
+            settings: settings, store: store, logger: logger,
+            metrics: ServerMetrics(factory: PrometheusMetricsFactory(registry: registry)), clock: { c.now })
+        let http = HTTPService(daemon: daemon, registry: registry, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: store.client),
                     .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: http, successTerminationBehavior: .ignore,
+                          failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
         let running = Task { try await group.run() }
-        return TestDaemon(daemon: daemon, clock: clock, database: database, group: group, running: running)
+        return TestDaemon(daemon: daemon, http: http, clock: clock, database: database, group: group, running: running)
+    }
+
+    /// The HTTP listener's port (with `settings.http.listen` set, port 0 in tests), once bound.
+    public func waitForHTTPPort(seconds: Double = 10) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if let port = http.httpPort { return port }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw SettingsError("the test daemon's HTTP listener did not start")
     }
 
     /// Whether it listens within `seconds` (polling; not a measure of speed).
@@ -78,8 +97,12 @@ public final class TestDaemon: Sendable {
         return daemon.server.port != nil
     }
 
-    init(daemon: Daemon, clock: TestClock, database: DatabaseSettings, group: ServiceGroup, running: Task<Void, any Error>) {
+    init(
+        daemon: Daemon, http: HTTPService, clock: TestClock, database: DatabaseSettings, group: ServiceGroup,
+        running: Task<Void, any Error>
+    ) {
         self.daemon = daemon
+        self.http = http
         self.clock = clock
         self.database = database
         self.group = group

@@ -5,6 +5,8 @@ import SNPCore
 import SNPReport
 import SNPServer
 import SNPStore
+import Prometheus
+import SNPHTTP
 import ServiceLifecycle
 
 @main
@@ -78,6 +80,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require client certificates signed by this PEM CA on the TLS listener (SNPD_TLS_CLIENT_CA).")
     var tlsClientCA: String?
 
+    @Option(help: "HOST:PORT of the plain HTTP listener: FHIR, /metrics, /health (SNPD_HTTP_LISTEN; off by default).")
+    var httpListen: String?
+
+    @Option(help: "HOST:PORT of the HTTPS listener (SNPD_HTTPS_LISTEN; needs --tls-cert and --tls-key).")
+    var httpsListen: String?
+
     @Flag(help: "Do not apply pending migrations at start.")
     var noMigrate = false
 
@@ -92,18 +100,25 @@ struct Serve: AsyncParsableCommand {
         if let tlsCert { extra["SNPD_TLS_CERT"] = tlsCert }
         if let tlsKey { extra["SNPD_TLS_KEY"] = tlsKey }
         if let tlsClientCA { extra["SNPD_TLS_CLIENT_CA"] = tlsClientCA }
+        if let httpListen { extra["SNPD_HTTP_LISTEN"] = httpListen }
+        if let httpsListen { extra["SNPD_HTTPS_LISTEN"] = httpsListen }
         if let logLevel { extra["SNPD_LOG_LEVEL"] = logLevel }
         if noMigrate { extra["SNPD_NO_MIGRATE"] = "1" }
         let settings = try database.settings(extra: extra)
         let logger = makeLogger(settings.logLevel)
         logger.notice("starting", metadata: ["version": "\(Daemon.version)", "database": "\(settings.database.redacted)"])
         let store = try Store(settings: settings.database, logger: logger)
-        let daemon = Daemon(settings: settings, store: store, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let daemon = Daemon(
+            settings: settings, store: store, logger: logger,
+            metrics: ServerMetrics(factory: PrometheusMetricsFactory(registry: registry)))
+        let http = HTTPService(daemon: daemon, registry: registry, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: store.client),
                     .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: http, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -195,15 +195,19 @@ public struct MatchingEngine: Sendable {
     /// professional is active. (Slots that have started are dropped by `tick`; searches
     /// start after `now + lead` anyway.)
     private mutating func refreshIndex(_ number: Int64) {
-        guard let slot = slots[number], !slot.isWithdrawn, let pro = professionals[slot.pro], pro.active,
-            taken(number) < slot.capacity
-        else {
+        guard let slot = slots[number], isOpen(slot), let pro = professionals[slot.pro] else {
             open.remove(slot: .slot(number))
             return
         }
         open.insert(
             slot: slot.id, start: slot.start.epochSeconds, profession: slot.profession, mode: slot.mode,
             at: pro.location)
+    }
+
+    /// Whether a slot offers a place: published, with room, and its professional active.
+    /// The open index holds exactly these (whatever their start).
+    public func isOpen(_ slot: Slot) -> Bool {
+        !slot.isWithdrawn && (professionals[slot.pro]?.active ?? false) && taken(slot.id.number) < slot.capacity
     }
 
     // MARK: Derived facts

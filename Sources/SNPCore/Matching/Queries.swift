@@ -32,6 +32,24 @@ extension MatchingEngine {
             .sorted { $0.rpps < $1.rpps }
     }
 
+    /// What the SAS platform may book among the slots of `pros` (SPEC §7.2): open (a place
+    /// left, not withdrawn, the professional active), starting after `now` plus the lead, and
+    /// inside `[from, to]`; by professional in the order given, then start, then id.
+    public func bookableSlots(of pros: [RPPS], from: Date, to: Date, now: Date) -> [Slot] {
+        let earliest = max(from.epochSeconds, now.epochSeconds + Int64(policy.leadSeconds))
+        let latest = to.epochSeconds
+        var out: [Slot] = []
+        for pro in pros {
+            var mine = (slotsByPro[pro] ?? []).compactMap { slots[$0] }.filter { s in
+                let start = s.start.epochSeconds
+                return start >= earliest && start <= latest && isOpen(s)
+            }
+            mine.sort { ($0.start, $0.id) < ($1.start, $1.id) }
+            out += mine
+        }
+        return out
+    }
+
     /// Published slots ending after `from` and starting before `to`, by start then id.
     public func listSlots(pro: RPPS?, from: Date, to: Date?, state: SlotListState, limit: Int) -> [Slot] {
         let pool: [Slot] = pro.map { p in (slotsByPro[p] ?? []).compactMap { slots[$0] } } ?? Array(slots.values)

@@ -1,0 +1,65 @@
+import CoreMetrics
+import Foundation
+import Synchronization
+
+/// What the daemon counts for the operator (SPEC §7.3), through swift-metrics: the HTTP
+/// side exposes them in Prometheus's format. The factory is the daemon's own, not the
+/// process-wide one, so that daemons in one process (tests) keep apart.
+public final class ServerMetrics: Sendable {
+    public let factory: any MetricsFactory
+    /// Handlers by label and dimensions, made once: a command costs a dictionary look-up,
+    /// not a registry's.
+    private let counters = Mutex<[String: Counter]>([:])
+    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let batchSize: Recorder
+
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
+        batchSize = Recorder(label: "snpd_commit_batch_commands", dimensions: [], aggregate: true, factory: factory)
+    }
+
+    /// One command: its words, its outcome (`OK` or the `ERR` code), the engine's time on it.
+    func command(_ words: String, reply: String, nanoseconds: Int64) {
+        let outcome = ServerMetrics.outcome(of: reply)
+        counter("snpd_commands_total", [("command", words), ("outcome", outcome)]).increment()
+        timer("snpd_command_duration_seconds", [("command", words)]).recordNanoseconds(nanoseconds)
+    }
+
+    /// One group commit: how many commands it carried, how long it took, and whether it landed.
+    func commit(commands: Int, nanoseconds: Int64, landed: Bool) {
+        counter("snpd_commits_total", [("outcome", landed ? "landed" : "failed")]).increment()
+        timer("snpd_commit_duration_seconds", []).recordNanoseconds(nanoseconds)
+        batchSize.record(commands)
+    }
+
+    /// A level read when scraped (open slots, queued requests, connections).
+    public func gauge(_ label: String, _ value: Int) {
+        Gauge(label: label, dimensions: [], factory: factory).record(value)
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = label + dimensions.map { "|\($0.1)" }.joined()
+        return counters.withLock { cache in
+            if let c = cache[key] { return c }
+            let c = Counter(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = c
+            return c
+        }
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+        let key = label + dimensions.map { "|\($0.1)" }.joined()
+        return timers.withLock { cache in
+            if let t = cache[key] { return t }
+            let t = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = t
+            return t
+        }
+    }
+
+    /// `OK`, or the code of an `ERR CODE message` reply.
+    static func outcome(of reply: String) -> String {
+        guard reply.hasPrefix("ERR ") else { return "OK" }
+        return String(reply.dropFirst(4).prefix { $0 != " " && $0 != "\n" })
+    }
+}

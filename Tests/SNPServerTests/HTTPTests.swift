@@ -1,0 +1,88 @@
+import Foundation
+import SNPCore
+import SNPStore
+import SNPTesting
+import Testing
+
+/// SPEC §7.1 and §7.3: the HTTP listener, its access rules, health and metrics.
+@Suite("HTTP: health, readiness, metrics, access to /fhir")
+struct HTTPTests {
+    static func withHTTP(database: DatabaseSettings? = nil) async throws -> (TestDaemon, Int) {
+        let db: DatabaseSettings
+        if let database { db = database } else { db = try await TestPostgres.freshDatabase() }
+        let d = try await TestDaemon.start(database: db) { $0.http.listen = ("127.0.0.1", 0) }
+        return (d, try await d.waitForHTTPPort())
+    }
+
+    @Test func healthReadinessAndMetricsAnswer() async throws {
+        let (d, port) = try await Self.withHTTP()
+        let admin = try await d.admin()
+        try await admin.putPro(rpps(1))
+        try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))
+        #expect(try await admin.send("PRO GET 123").code == "BAD_REQUEST")
+        #expect(try await RawHTTPClient.get(port: port, "/health").status == 200)
+        #expect(try await RawHTTPClient.get(port: port, "/ready").status == 200)
+        let metrics = try await RawHTTPClient.get(port: port, "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+        let text = metrics.body
+        #expect(text.contains(#"snpd_commands_total{command="SLOT ADD",outcome="OK"} 1"#), "\(text.prefix(2000))")
+        #expect(text.contains(#"snpd_commands_total{command="PRO GET",outcome="BAD_REQUEST"} 1"#))
+        #expect(text.contains("snpd_command_duration_seconds_bucket"))
+        #expect(text.contains("snpd_commit_batch_commands"))
+        #expect(text.contains("snpd_open_slots 1"))
+        #expect(text.contains("snpd_queued_requests 0"))
+        #expect(text.contains(#"snpd_commits_total{outcome="landed"}"#))
+        await d.stop()
+    }
+
+    @Test func fhirRefusesWithAnOperationOutcomeAndTheRightStatus() async throws {
+        let (d, port) = try await Self.withHTTP()
+        let pro = try await d.daemon.store.addToken(Principal(name: "doc", role: .pro, pro: RPPS(trusted: rpps(1))))
+        let regulator = try await d.daemon.store.addToken(Principal(name: "samu56", role: .regulator))
+        let query = "/fhir/Slot?start=ge2026-12-01T08:00:00%2B01:00&start=le2026-12-02T08:00:00%2B01:00&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1%7C8\(rpps(1))"
+        let cases: [(String, [String: String], Int)] = [
+            (query, [:], 401),
+            (query, ["Authorization": "Bearer not-a-token"], 401),
+            (query, ["Authorization": "Basic abc"], 401),
+            (query, ["Authorization": "Bearer \(pro)"], 403),
+            (query, ["Authorization": "Bearer \(regulator)", "Accept": "application/xml"], 406),
+            ("/fhir/Slot?start=ge2026-12-01", ["Authorization": "Bearer \(regulator)"], 400),
+            ("/fhir/Slot?garbage%%%=&&&=", ["Authorization": "Bearer \(regulator)"], 400),
+            ("/fhir/Patient/1", ["Authorization": "Bearer \(regulator)"], 404),
+        ]
+        for (target, headers, status) in cases {
+            let answer = try await RawHTTPClient.get(port: port, target, headers: headers)
+            #expect(answer.status == status, "\(target) \(headers) → \(answer.status) \(answer.body)")
+            #expect(answer.headers["content-type"] == "application/fhir+json")
+            let outcome = answer.json as? [String: Any]
+            #expect(outcome?["resourceType"] as? String == "OperationOutcome", "\(answer.body)")
+            let issue = (outcome?["issue"] as? [[String: Any]])?.first
+            #expect((issue?["diagnostics"] as? String)?.isEmpty == false, "a message a person understands")
+        }
+        let ok = try await RawHTTPClient.get(port: port, query, headers: ["Authorization": "Bearer \(regulator)"])
+        #expect(ok.status == 200, "\(ok.body)")
+        let metadata = try await RawHTTPClient.get(port: port, "/fhir/metadata")
+        #expect(metadata.status == 200)
+        #expect((metadata.json as? [String: Any])?["resourceType"] as? String == "CapabilityStatement")
+        #expect((metadata.json as? [String: Any])?["fhirVersion"] as? String == "4.0.1")
+        await d.stop()
+    }
+
+    @Test func aStandbyAnswersHealthButNotReadyNorFHIR() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let (leader, _) = try await Self.withHTTP(database: db)
+        let regulator = try await leader.daemon.store.addToken(Principal(name: "samu56", role: .regulator))
+        let standby = try TestDaemon.launch(database: db) { $0.http.listen = ("127.0.0.1", 0) }
+        let port = try await standby.waitForHTTPPort()
+        #expect(try await RawHTTPClient.get(port: port, "/health").status == 200)
+        #expect(try await RawHTTPClient.get(port: port, "/ready").status == 503)
+        let search = try await RawHTTPClient.get(
+            port: port,
+            "/fhir/Slot?start=ge2026-12-01T08:00:00Z&start=le2026-12-02T08:00:00Z&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|8\(rpps(1))",
+            headers: ["Authorization": "Bearer \(regulator)"])
+        #expect(search.status == 503, "\(search.body)")
+        await standby.stop()
+        await leader.stop()
+    }
+}
