@@ -10,6 +10,8 @@ import PackageDescription
 /// - `SNPServer`: SwiftNIO listener, sessions, roles, dispatch, `WATCH` events.
 /// - `SNPHTTP`: the HTTP listener on Hummingbird: FHIR for the SAS platform, metrics, health.
 /// - `SNPReport`: the nightly ACI indicators (§5) from PostgreSQL, as JSON, CSV and HTML.
+/// - `SNPFHIR`: the FHIR R4 resources, query parsing and Bundle building of the SAS slot
+///   search (§7.2), pure (no I/O): docs/FHIR.md.
 /// - `SNPTesting`: test support (a throwaway PostgreSQL, a line client).
 /// - `snpd`, `snpctl`: thin executables.
 let package = Package(
@@ -43,6 +45,7 @@ let package = Package(
     targets: [
         .target(name: "SNPCore"),
         .target(name: "SNPProtocol", dependencies: ["SNPCore"]),
+        .target(name: "SNPFHIR", dependencies: ["SNPCore"]),
         .target(
             name: "SNPStore",
             dependencies: [
@@ -129,6 +132,7 @@ let package = Package(
         .testTarget(name: "SNPSimulationTests", dependencies: ["SNPCore", "SNPSimulation"]),
         .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore", "SNPSimulation"]),  // SNPSimulation: seeded generator
         .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
+        .testTarget(name: "SNPFHIRTests", dependencies: ["SNPFHIR", "SNPCore"]),
         .testTarget(
             name: "SNPServerTests",
             dependencies: [

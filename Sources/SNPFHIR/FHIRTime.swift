@@ -1,0 +1,182 @@
+import Foundation
+import SNPCore
+
+/// Instants as the SAS platform writes and reads them.
+///
+/// - Out: `YYYY-MM-DDTHH:MM:SS.000+HH:MM`, in Europe/Paris local time with the offset of
+///   that instant (`+01:00` in winter, `+02:00` in summer; SNPCore's `ParisTime`, the EU rule),
+///   the exact form ANS's test kit checks (`ps_validate_dates_test.rb`).
+/// - In (`start=ge…`/`le…`): RFC 3339 with any offset (`Z`, `+02:00`, `-05:00`), or no offset
+///   at all (the IG's own examples send none): then the wall-clock time is Europe/Paris.
+///   Fractional seconds are allowed and kept. See `parse(_:)` for the daylight-saving edges.
+public enum FHIRTime {
+    /// `2026-03-29T03:00:00.000+02:00`. Whole seconds (snpd keeps instants to the second).
+    public static func format(_ date: Date) -> String {
+        let seconds = date.epochSeconds
+        let offset = ParisTime.offset(at: seconds)
+        let local = seconds + Int64(offset)
+        let days = floorDiv(local, 86_400)
+        let rest = Int(local - days * 86_400)
+        let d = civil(days: Int(days))
+        var out: [UInt8] = []
+        out.reserveCapacity(29)
+        func put(_ value: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var v = abs(value)
+            var i = width - 1
+            while i >= 0 {
+                digits[i] = UInt8(48 + v % 10)
+                v /= 10
+                i -= 1
+            }
+            out.append(contentsOf: digits)
+        }
+        func sep(_ c: Unicode.Scalar) { out.append(UInt8(ascii: c)) }
+        put(d.year, 4); sep("-"); put(d.month, 2); sep("-"); put(d.day, 2); sep("T")
+        put(rest / 3600, 2); sep(":"); put(rest / 60 % 60, 2); sep(":"); put(rest % 60, 2)
+        out.append(contentsOf: Array(".000".utf8))
+        sep(offset < 0 ? "-" : "+")
+        put(abs(offset) / 3600, 2); sep(":"); put(abs(offset) / 60 % 60, 2)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Parses a search instant (without its `ge`/`le` prefix).
+    ///
+    /// Accepted: `YYYY-MM-DDTHH:MM:SS[.f…](Z|±HH:MM)`; the same without offset (Paris local
+    /// time); `±HHMM` offsets; a space where the offset's `+` was (a `+` sent unencoded in a
+    /// query string is read back as a space by form decoding). A date alone,
+    /// `YYYY-MM-DD`, is the Paris day: its first second for `ge`, its last for `le`
+    /// (FHIR date search semantics: `le` of a day includes the whole day).
+    ///
+    /// Local times inside daylight-saving changes:
+    /// - in the spring gap (29 March 2026, 02:00–02:59 do not exist), the time is read with
+    ///   the offset in force before the change, `+01:00`: `02:30` is `01:30Z` (= `03:30+02:00`);
+    /// - in the autumn overlap (25 October 2026, 02:00–02:59 happen twice), the first
+    ///   occurrence, `+02:00`, is chosen: `02:30` is `00:30Z`.
+    /// Both are what `java.time` does by default, so a platform in Java agrees with us.
+    public static func parse(_ text: String, endOfDay: Bool = false) throws(FHIRError) -> Date {
+        let b = Array(text.utf8)
+        func fail(_ why: String) -> FHIRError {
+            .badRequest(
+                "invalid instant \"\(text.prefix(60))\": \(why); expected e.g. 2026-11-23T09:15:00+01:00, 2026-11-23T09:15:00.000Z or 2026-11-23T09:15:00 (Europe/Paris time)"
+            )
+        }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from >= 0, from + count <= b.count else { return nil }
+            var n = 0
+            for i in from..<(from + count) {
+                let c = b[i]
+                guard c >= 48 && c <= 57 else { return nil }
+                n = n * 10 + Int(c - 48)
+            }
+            return n
+        }
+        guard b.count >= 10, let year = number(0, 4), b[4] == UInt8(ascii: "-"), let month = number(5, 2),
+            b[7] == UInt8(ascii: "-"), let day = number(8, 2)
+        else { throw fail("malformed date") }
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) else {
+            throw fail("no such date")
+        }
+        let dayNumber = days(year: year, month: month, day: day)
+        if b.count == 10 {
+            // A whole Paris day.
+            let start = parisInstant(localSeconds: Int64(dayNumber) * 86_400)
+            if !endOfDay { return Date(epochSeconds: start) }
+            let next = parisInstant(localSeconds: Int64(dayNumber + 1) * 86_400)
+            return Date(epochSeconds: next - 1)
+        }
+        guard b.count >= 19, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+            let hour = number(11, 2), b[13] == UInt8(ascii: ":"), let minute = number(14, 2),
+            b[16] == UInt8(ascii: ":"), let second = number(17, 2)
+        else { throw fail(b.count >= 16 && b.count < 19 ? "seconds are missing" : "malformed time") }
+        guard hour <= 23, minute <= 59, second <= 60 else { throw fail("out of range time") }
+        var i = 19
+        var fraction = 0.0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            let start = i
+            var scale = 0.1
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                fraction += Double(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { throw fail("empty fraction of a second") }
+            guard i - start <= 9 else { throw fail("more than 9 digits of a second") }
+        }
+        let localSeconds = Int64(dayNumber) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59))
+        if i == b.count {
+            return Date(timeIntervalSince1970: Double(parisInstant(localSeconds: localSeconds)) + fraction)
+        }
+        var offset = 0
+        switch b[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: " "):
+            let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
+            guard let oh = number(i + 1, 2) else { throw fail("malformed UTC offset") }
+            let om: Int?
+            if i + 3 < b.count, b[i + 3] == UInt8(ascii: ":") {
+                om = number(i + 4, 2)
+                i += 6
+            } else {
+                om = number(i + 3, 2)
+                i += 5
+            }
+            guard let om, oh <= 23, om <= 59 else { throw fail("malformed UTC offset") }
+            offset = sign * (oh * 3600 + om * 60)
+        default:
+            throw fail("unexpected \"\(String(decoding: b[i...].prefix(12), as: UTF8.self))\" after the time")
+        }
+        guard i == b.count else { throw fail("trailing characters") }
+        return Date(timeIntervalSince1970: Double(localSeconds - Int64(offset)) + fraction)
+    }
+
+    /// The instant of a Paris wall-clock time (seconds since 1970 as if it were UTC), with the
+    /// gap and overlap rules of `parse(_:)`.
+    public static func parisInstant(localSeconds: Int64) -> Int64 {
+        let summer = localSeconds - 7_200
+        let winter = localSeconds - 3_600
+        let summerValid = ParisTime.offset(at: summer) == 7_200
+        let winterValid = ParisTime.offset(at: winter) == 3_600
+        switch (summerValid, winterValid) {
+        case (true, _): return summer  // summer time, or the first occurrence in the overlap
+        case (false, true): return winter
+        case (false, false): return winter  // the spring gap: the offset before the change
+        }
+    }
+
+    // Proleptic Gregorian arithmetic (Howard Hinnant's algorithms), as SNPCore's `Civil`,
+    // which is internal to SNPCore.
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+}
