@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "SNPHTTP",
             dependencies: [
-                "SNPCore", "SNPServer", "SNPStore",
+                "SNPCore", "SNPServer", "SNPStore", "SNPFHIR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -22,7 +22,9 @@ struct FHIREndpoints: Sendable {
 
     func metadata(_ request: Request, _ context: SNPRequestContext) async -> Response {
         if let refusal = Self.refusedFormat(request) { return Self.failure(refusal) }
-        return Self.json(.ok, FHIRJSON.encode(FHIRCapability.statement(base: base(request))))
+        let statement = FHIRCapabilityStatement.snpd(
+            baseURL: base(request), softwareVersion: Daemon.version, cpts: service.settings.cptsFiness != nil)
+        return Self.json(.ok, FHIRJSON.encode(statement))
     }
 
     func searchSlots(_ request: Request, _ context: SNPRequestContext) async -> Response {
@@ -39,8 +41,8 @@ struct FHIREndpoints: Sendable {
                     "a professional without a complete contact is left out of FHIR answers (PRO PUT address= city= postcode= phone= given= family=)",
                     metadata: ["pro": "\(rpps.value)"])
             }
-            let bundle = FHIRSearchBundle.build(
-                query: query, practitioners: found.practitioners, slots: found.slots, config: config(request))
+            let bundle = SlotBundleBuilder.build(
+                query: query, slots: found.slots, practitioners: found.practitioners, config: try config(request))
             return Self.json(.ok, FHIRJSON.encode(bundle))
         } catch let error as FHIRError {
             return Self.failure(error)
@@ -117,15 +119,14 @@ struct FHIREndpoints: Sendable {
     /// `SNPD_PUBLIC_URL` + `/fhir`, else the request's own scheme and `Host`.
     func base(_ request: Request) -> String {
         if let url = service.settings.publicURL { return url + "/fhir" }
-        let host = request.head.authority ?? request.headers[.host] ?? "localhost"
+        let host = request.head.authority ?? "localhost"
         return (tls ? "https://" : "http://") + host + "/fhir"
     }
 
-    func config(_ request: Request) -> FHIRConfig {
+    func config(_ request: Request) throws(FHIRError) -> FHIRConfig {
         let s = service.settings
-        return FHIRConfig(
-            base: base(request), bookingURLTemplate: s.bookingURL,
-            cpts: s.cptsFiness.map { (finess: $0, name: s.cptsName ?? "CPTS") })
+        let cpts = try s.cptsFiness.map { finess throws(FHIRError) in try FHIRConfig.CPTS(finess: finess, name: s.cptsName ?? "CPTS") }
+        return FHIRConfig(baseURL: base(request), bookingURLTemplate: s.bookingURL, cpts: cpts)
     }
 
     static func json(_ status: HTTPResponse.Status, _ body: Data) -> Response {

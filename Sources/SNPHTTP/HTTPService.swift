@@ -54,7 +54,7 @@ public final class HTTPService: Service, Sendable {
             if let (host, port) = settings.listen {
                 let app = Application(
                     router: makeRouter(tls: false),
-                    server: .http1(idleTimeout: settings.idleTimeout),
+                    server: .http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))),
                     configuration: .init(address: .hostname(host, port: port), serverName: nil),
                     onServerRunning: { channel in self.ports.withLock { $0.http = channel.localAddress?.port } },
                     logger: logger)
@@ -63,7 +63,7 @@ public final class HTTPService: Service, Sendable {
             if let (host, port) = settings.httpsListen {
                 let app = Application(
                     router: makeRouter(tls: true),
-                    server: .tls(.http1(idleTimeout: settings.idleTimeout), tlsConfiguration: try tlsConfiguration()),
+                    server: try .tls(.http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))), tlsConfiguration: tlsConfiguration()),
                     configuration: .init(address: .hostname(host, port: port), serverName: nil),
                     onServerRunning: { channel in self.ports.withLock { $0.https = channel.localAddress?.port } },
                     logger: logger)

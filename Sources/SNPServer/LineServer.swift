@@ -108,9 +108,6 @@ final class ServerContext: Sendable {
     }
 
     func connectionCount() -> Int { limits.open }
-
-    /// Connections open now (for the metrics).
-    public var openConnections: Int { limits.open }
 }
 
 /// The line-protocol server: binds, accepts, and runs each connection in its own task.
@@ -120,6 +117,8 @@ final class ServerContext: Sendable {
 /// errors, so one bad client cannot take the server down. On graceful shutdown it stops
 /// accepting, lets every connection finish the commands it has read, then closes them.
 public final class LineServer: Sendable {
+    /// Connections open now (for the metrics).
+    public var openConnections: Int { context.connectionCount() }
     let settings: ListenerSettings
     let context: ServerContext
     let group: any EventLoopGroup

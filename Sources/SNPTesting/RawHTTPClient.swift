@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SNPStore
 
 /// An HTTP/1.1 client that sends the request line exactly as given (no URL normalisation:
 /// the tests need raw `|`, `+` and percent-encodings) and reads the answer until the server
