@@ -32,7 +32,11 @@ struct FHIREndpoints: Sendable {
             if let refusal = Self.refusedFormat(request) { throw refusal }
             try await authorize(request, context)
             guard service.isReady else { throw FHIRError.unavailable(service.notReadyReason + "; retry later") }
-            let query = try SlotSearchQuery.parse(Self.queryItems(request.uri.query ?? ""))
+            var parsed = try SlotSearchQuery.parse(Self.queryItems(request.uri.query ?? ""))
+            // Every Slot names its Schedule, which must resolve inside the Bundle (§7.2):
+            // the Schedule and its actors come along even when a client left out `_include`.
+            parsed.includes.formUnion([.schedule, .actor])
+            let query = parsed
             let found = await service.daemon.service.inspect { engine, now in
                 FHIRSearchInput(engine: engine, query: query, now: now)
             }
