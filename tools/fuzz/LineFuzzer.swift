@@ -194,9 +194,9 @@ enum LineFuzzer {
         case .hello, .auth, .ping, .help, .quit, .watch, .stats:
             break
         case .proPut:
-            if case .text(let v)? = text(a, "id", 200, line) { keep("id", rpps(a, "id", v, line)) }
+            if case .text(let v)? = text(a, "id", 200, line, required: true) { keep("id", rpps(a, "id", v, line)) }
             keep("prof", choice(a, "prof", Profession.self, line))
-            keep("name", text(a, "name", 200, line))
+            keep("name", text(a, "name", 200, line, required: true))
             keep("lat", location(a, line)?.lat)
             keep("home_radius_km", double(a, "home_radius_km", 0.1...200, line))
             keep("weekly_cap", int(a, "weekly_cap", 0...10_000, line))
@@ -207,16 +207,16 @@ enum LineFuzzer {
             keep("prof", choice(a, "prof", Profession.self, line))
             keep("territory", text(a, "territory", 64, line))
         case .slotAdd:
-            keep("pro", a["pro"].flatMap { rpps(a, "pro", $0, line) })
-            keep("start", time(a, "start", line))
-            keep("end", time(a, "end", line))
+            keep("pro", rpps(a, "pro", line))
+            keep("start", time(a, "start", line, required: true))
+            keep("end", time(a, "end", line, required: true))
             keep("mode", choice(a, "mode", SlotMode.self, line))
             keep("capacity", int(a, "capacity", 1...100, line))
             keep("ref", text(a, "ref", 100, line))
         case .slotDel:
             keep("slot", id(a, nil, "s", line))
         case .slotList:
-            keep("pro", a["pro"].flatMap { rpps(a, "pro", $0, line) })
+            keep("pro", rpps(a, "pro", line))
             keep("from", time(a, "from", line))
             keep("to", time(a, "to", line))
             keep("state", choice(a, "state", SlotListState.self, line))
@@ -231,7 +231,7 @@ enum LineFuzzer {
             keep("limit", int(a, "limit", 1...100, line))
         case .reqAdd:
             keep("hold", seconds(a, "hold", line))
-            keep("ref", text(a, "ref", 100, line))
+            keep("ref", text(a, "ref", 100, line, required: true))
             keep("prof", choice(a, "prof", Profession.self, line))
             keep("prio", int(a, "prio", 1...3, line))
             keep("mode", modes(a, "mode", line))
@@ -266,7 +266,7 @@ enum LineFuzzer {
             _ = modes(a, key, line)
             _ = id(a, key, "s", line)
             _ = choice(a, key, RequestState.self, line)
-            _ = rpps(a, key, a.named[key]!, line)
+            _ = rpps(a, key, line)
         }
         if !a.positional.isEmpty { _ = id(a, nil, "r", line) }
 
@@ -290,8 +290,12 @@ enum LineFuzzer {
         }
     }
 
-    static func text(_ a: Arguments, _ key: String, _ max: Int, _ line: [UInt8]) -> Read? {
-        guard let v = reading(line, { () throws(SNPError) in try a.text(key, maxLength: max) }) else {
+    static func text(_ a: Arguments, _ key: String, _ max: Int, _ line: [UInt8], required: Bool = false) -> Read? {
+        guard
+            let v = reading(line, { () throws(SNPError) in
+                required ? try a.requiredText(key, maxLength: max) : try a.text(key, maxLength: max)
+            })
+        else {
             if let raw = a[key], !raw.isEmpty, raw.count <= max { violated("text \(key) refused", line) }
             return nil
         }
@@ -335,8 +339,9 @@ enum LineFuzzer {
     }
 
     /// A time read is written as RFC 3339 in UTC, and that text reads back as the same instant.
-    static func time(_ a: Arguments, _ key: String, _ line: [UInt8]) -> Read? {
-        guard let d = reading(line, { () throws(SNPError) in try a.time(key) }) else { return nil }
+    static func time(_ a: Arguments, _ key: String, _ line: [UInt8], required: Bool = false) -> Read? {
+        guard let d = reading(line, { () throws(SNPError) in required ? try a.requiredTime(key) : try a.time(key) })
+        else { return nil }
         let written = RFC3339.format(d)
         let again: Date
         do { again = try RFC3339.parse(written) } catch { violated("\(key) read, written \(written), refused: \(error)", line) }
@@ -378,6 +383,14 @@ enum LineFuzzer {
         return .text(x.rawValue)
     }
 
+    /// `Arguments.rpps(key)`, as `SLOT ADD` and `SLOT LIST` read `pro=`.
+    static func rpps(_ a: Arguments, _ key: String, _ line: [UInt8]) -> Read? {
+        guard let r = reading(line, { () throws(SNPError) in try a.rpps(key) }) else { return nil }
+        if r.value != a[key] { violated("\(key) read as RPPS \(r.value)", line) }
+        return rpps(a, key, r.value, line)
+    }
+
+    /// `RPPS(validating:)`, as `PRO PUT`, `PRO GET` and `PRO OFF` read theirs.
     static func rpps(_ a: Arguments, _ key: String, _ text: String, _ line: [UInt8]) -> Read? {
         guard let r = reading(line, { () throws(SNPError) in try RPPS(validating: text) }) else { return nil }
         let digits = Array(r.value.utf8)
