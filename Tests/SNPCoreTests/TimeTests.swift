@@ -31,6 +31,8 @@ import Testing
         "2026-11-23T09:15:00+01:60", "2026-11-23T09:15:00Zjunk", "2026-11-23T09:15:00+01:00 ", "2026-11-23T09:15:00.Z",
         "2026-11-23X09:15:00Z", "26-11-23T09:15:00Z", "2026-1-23T09:15:00Z", "2026-11-23T9:15:00Z", "", "tomorrow",
         "2026-11-23", "2026/11/23T09:15:00Z",
+        // Years 0000 and 9999 that an offset carries out of four digits in UTC (found by tools/fuzz).
+        "0000-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01",
     ])
     func malformedOrImpossibleTimeIsABadRequest(text: String) {
         let error = #expect(throws: SNPError.self) { try RFC3339.parse(text) }

@@ -71,6 +71,24 @@ import Testing
         #expect(error?.message.hasPrefix("start:") == true)
     }
 
+    /// Found by the coverage-guided fuzzer (tools/fuzz): every time read must be one the
+    /// server can write back. `0000-01-01T00:00:00+00:01` is in year -1 in UTC, and was
+    /// written `-001-12-31T23:59:00Z`, which is not RFC 3339 and which `time` refused.
+    @Test(arguments: ["0000-01-01T00:00:00+00:01", "0000-01-01T00:00:59.9+23:59", "9999-12-31T23:59:59-00:01"])
+    func timeOutsideTheFourDigitYearsInUTCIsABadRequest(text: String) {
+        let error = #expect(throws: SNPError.self) { try arguments(["since": text]).time("since") }
+        #expect(error?.code == "BAD_REQUEST")
+        #expect(error?.message.contains("year") == true)
+    }
+
+    @Test(arguments: ["0000-01-01T00:00:00Z", "0000-01-01T01:00:00+01:00", "9999-12-31T23:59:59Z", "9999-12-31T22:59:59-01:00"])
+    func everyTimeReadIsWrittenBackAsItself(text: String) throws {
+        let read = try #require(try arguments(["since": text]).time("since"))
+        let written = RFC3339.format(read)
+        #expect(try arguments(["since": written]).time("since") == read)
+        #expect(written.count == 20 && written.hasSuffix("Z"))
+    }
+
     @Test func missingRequiredTimeIsABadRequest() {
         let error = #expect(throws: SNPError.self) { try arguments().requiredTime("end") }
         #expect(error?.code == "BAD_REQUEST")

@@ -55,8 +55,15 @@ public enum RFC3339 {
         guard i == b.count else { throw fail("trailing characters") }
         let days = Civil.days(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offset)
+        // An offset can carry 0000-01-01 or 9999-12-31 out of the four-digit years, which
+        // `format` could not write back as RFC 3339 (it wrote `-001-12-31T23:59:00Z`).
+        guard validSeconds.contains(seconds) else { throw fail("before year 0000 or after 9999 in UTC") }
         return Date(epochSeconds: seconds)
     }
+
+    /// The instants RFC 3339 can write in UTC: 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+    static let validSeconds: ClosedRange<Int64> =
+        Int64(Civil.days(year: 0, month: 1, day: 1)) * 86_400...Int64(Civil.days(year: 9999, month: 12, day: 31)) * 86_400 + 86_399
 
     /// `2026-11-23T08:15:00Z`.
     ///
