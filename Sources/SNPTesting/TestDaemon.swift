@@ -17,6 +17,13 @@ public final class TestClock: Sendable {
     public func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
+/// A flag set once, read from any task.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
 /// A real snpd, in process: its own connection pool, the daemon service, a TCP port
 /// chosen by the system, and a test clock. `stop()` shuts it down as SIGTERM would.
 public final class TestDaemon: Sendable {
@@ -25,6 +32,8 @@ public final class TestDaemon: Sendable {
     public let database: DatabaseSettings
     let group: ServiceGroup
     let running: Task<Void, any Error>
+    /// Set when `running` ends.
+    let ended: Flag
 
     public static let adminSecret = "test-admin-secret-0123456789"
 
@@ -64,8 +73,12 @@ public final class TestDaemon: Sendable {
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
-        let running = Task { try await group.run() }
-        return TestDaemon(daemon: daemon, clock: clock, database: database, group: group, running: running)
+        let ended = Flag()
+        let running = Task {
+            defer { ended.set() }
+            try await group.run()
+        }
+        return TestDaemon(daemon: daemon, clock: clock, database: database, group: group, running: running, ended: ended)
     }
 
     /// Whether it listens within `seconds` (polling; not a measure of speed).
@@ -78,12 +91,27 @@ public final class TestDaemon: Sendable {
         return daemon.server.port != nil
     }
 
-    init(daemon: Daemon, clock: TestClock, database: DatabaseSettings, group: ServiceGroup, running: Task<Void, any Error>) {
+    init(
+        daemon: Daemon, clock: TestClock, database: DatabaseSettings, group: ServiceGroup, running: Task<Void, any Error>,
+        ended: Flag
+    ) {
         self.daemon = daemon
         self.clock = clock
         self.database = database
         self.group = group
         self.running = running
+        self.ended = ended
+    }
+
+    /// Whether the daemon's run has ended within `seconds` (a stop, or an error such as a
+    /// lost leadership), polling.
+    public func waitUntilEnded(seconds: Double) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if ended.isSet { return true }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return ended.isSet
     }
 
     public var port: Int { daemon.server.port! }
