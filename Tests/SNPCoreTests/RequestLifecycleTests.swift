@@ -135,6 +135,29 @@ import Testing
         #expect(e.rank(declined) == 1)
     }
 
+    /// Issue 14: a request that goes back to matching no longer carries the slot it left
+    /// (its professional would still see it); the report's copy is kept apart.
+    @Test func aRequestThatLeftItsSlotNoLongerCarriesIt() throws {
+        var e = MatchingEngine()
+        let slot = try e.publish(try e.addPro(1), at: Fixture.hours(2))
+        let out = try e.submit("case-1")
+        let declined = try e.decline(out.request.id, now: Fixture.minutes(1))
+        #expect(declined.request.state == .queued)
+        #expect(declined.request.assignment == nil)
+        #expect(declined.request.formerAssignment?.slot == slot.id, "kept for the report")
+        #expect(declined.request.lastAssignment?.slot == slot.id)
+
+        let other = try e.publish(try e.addPro(2), at: Fixture.hours(3))
+        #expect(e.current(declined).assignment?.slot == other.id, "matched again: the new slot only")
+        #expect(e.current(declined).formerAssignment == nil)
+        _ = try e.withdrawSlot(other.id, now: Fixture.minutes(2))
+        #expect(e.current(declined).state == .queued)
+        #expect(e.current(declined).assignment == nil, "a withdrawn slot is left too")
+        #expect(e.current(declined).formerAssignment?.slot == other.id)
+        _ = try e.cancel(declined.request.id, reason: "patient called back", now: Fixture.minutes(3))
+        #expect(e.current(declined).assignment == nil)
+    }
+
     @Test func onlyAHeldOrBookedRequestCanDecline() throws {
         var e = MatchingEngine()
         let queued = try e.submit("case-1")

@@ -170,3 +170,64 @@ struct RequestTests {
         }
     }
 }
+
+extension RequestTests {
+    /// Issue 14: once a request left a professional's slot (declined, or the slot withdrawn),
+    /// that professional no longer sees it: not by `REQ GET` or `REQ LIST`, nor its later
+    /// `EVENT`s (a cancellation's reason). It is told once, when the request leaves.
+    @Test func aProfessionalNoLongerSeesARequestThatLeftItsSlot() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            try await admin.putPro(rpps(2))
+            try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))
+            let pro1 = try await d.client(role: .pro, name: "dr1", pro: RPPS(trusted: rpps(1)))
+            let pro2 = try await d.client(role: .pro, name: "dr2", pro: RPPS(trusted: rpps(2)))
+            try await pro1.expectOK("WATCH")
+            try await pro2.expectOK("WATCH")
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let r = try await reg.expectOK("REQ ADD ref=MOVE-1 prof=gp lat=47.6582 lon=-2.7608")["req"]!
+            #expect(try await pro1.send("REQ GET \(r)")["state"] == "booked", "its own booking")
+
+            // Declined, and nothing else eligible: queued.
+            #expect(try await reg.expectOK("REQ DECLINE \(r)")["state"] == "queued")
+            var told: String?
+            for _ in 0..<3 where told == nil {  // the booking's own event comes first
+                let e = try #require(try await pro1.nextEvent())
+                if e.contains("req=\(r) ") && e.contains("state=queued") { told = e }
+            }
+            #expect(told.map { !$0.contains("slot=") } == true, "told once that it left: \(String(describing: told))")
+            #expect(try await pro1.send("REQ GET \(r)").code == "FORBIDDEN")
+            #expect(try await pro1.send("REQ LIST")["count"] == "0")
+
+            // Booked again, on professional 2's new slot; then that slot is withdrawn.
+            let s2 = try await admin.expectOK(d.slotLine(pro: rpps(2), hours: 5))
+            #expect(s2["booked"] == r)
+            #expect(try await pro2.send("REQ GET \(r)")["state"] == "booked")
+            try await admin.expectOK("SLOT DEL \(s2["slot"]!)")
+            #expect(try await pro2.send("REQ GET \(r)").code == "FORBIDDEN")
+            #expect(try await admin.send("REQ GET \(r)")["state"] == "queued")
+
+            // The regulator cancels with its own words: neither former professional hears of it.
+            try await Task.sleep(for: .milliseconds(200))
+            for pro in [pro1, pro2] {
+                #expect(try await pro.send("PING").isOK)  // reads the events sent so far
+                _ = pro.takeEvents()
+            }
+            try await reg.expectOK("REQ CANCEL \(r) reason=\"patient went to the ER\"")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await pro1.send("PING").isOK)
+            #expect(try await pro2.send("PING").isOK)
+            #expect(pro1.takeEvents().isEmpty)
+            #expect(pro2.takeEvents().isEmpty)
+
+            // The same after a restart (what the store wrote back).
+            let db = d.database
+            await d.stop()
+            let again = try await TestDaemon.start(database: db)
+            let pro1b = try await again.client(role: .pro, name: "dr1b", pro: RPPS(trusted: rpps(1)))
+            #expect(try await pro1b.send("REQ GET \(r)").code == "FORBIDDEN")
+            await again.stop()
+        }
+    }
+}

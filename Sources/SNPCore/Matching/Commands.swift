@@ -149,6 +149,7 @@ extension MatchingEngine {
             for id in occupantIDs(of: slot.id) {
                 guard var r = requests[id.number], r.state == .held || r.state == .booked else { continue }
                 r.state = .queued
+                r.leaveSlot()
                 r.holdUntil = nil
                 r.updatedAt = now
                 put(r)
@@ -284,6 +285,7 @@ extension MatchingEngine {
         }
         r.declined.append(slot)
         r.state = .queued
+        r.leaveSlot()
         r.holdUntil = nil
         r.updatedAt = now
         put(r)
@@ -299,6 +301,7 @@ extension MatchingEngine {
         guard !r.state.isFinal else { throw .conflict("request \(id) is already \(r.state.rawValue)") }
         let freed = r.occupiedSlot
         r.state = .cancelled
+        r.leaveSlot()
         r.holdUntil = nil
         r.reason = reason ?? "cancelled"
         r.closedAt = now
@@ -352,6 +355,7 @@ extension MatchingEngine {
         r.assignment = Assignment(
             slot: c.slot.id, pro: c.slot.pro, start: c.slot.start, end: c.slot.end, mode: c.slot.mode,
             distanceKm: c.distanceKm, cost: c.cost, at: now)
+        r.formerAssignment = nil
         r.updatedAt = now
         put(r)
     }

@@ -258,6 +258,7 @@ public struct MatchingEngine: Sendable {
             r.closedAt = r.holdUntil
             r.updatedAt = r.holdUntil ?? now
             if let slot = r.assignment?.slot { freed.append(slot.number) }
+            r.leaveSlot()
             put(r)
         }
         while let due = deadlines.next, due.at <= t {
