@@ -87,8 +87,9 @@ public enum CommandTable {
             roles: [.admin, .regulator, .pro], changes: true, "record honored or noshow after the appointment"),
         row(.reqGet, "REQ", "GET", positionals: ["id"], required: 0, optional: ["ref"],
             roles: readers.union([.regulator, .pro]), "show a request (by id or ref=)"),
-        row(.reqList, "REQ", "LIST", optional: ["state", "since", "limit"], roles: readers.union([.regulator, .pro]),
-            "list requests"),
+        row(.reqList, "REQ", "LIST", optional: ["state", "since", "before", "limit"],
+            roles: readers.union([.regulator, .pro]),
+            "list requests, newest first: at most limit= (default 1000, at most 100000); before=<req id> for older ones"),
 
         row(.watch, "WATCH", roles: [.admin, .coordinator, .regulator, .pro], "receive EVENT lines"),
         row(.stats, "STATS", roles: readers, "counters"),

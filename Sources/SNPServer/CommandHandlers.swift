@@ -230,6 +230,7 @@ enum CommandHandlers {
         let principal = c.principal
         let list = e.listRequests(
             state: try c.args.choice("state", RequestState.self), since: try c.args.time("since"),
+            before: try c.args.id("before", prefix: "r", what: "request"),
             limit: try c.args.int("limit", in: 1...100_000) ?? 1_000
         ) { canSee($0, principal) }
         return ReplyFormat.list(

@@ -231,3 +231,35 @@ extension RequestTests {
         }
     }
 }
+
+extension RequestTests {
+    /// Issue 14: `REQ LIST` shows the newest requests first, and pages back with `before=`.
+    @Test func requestListIsNewestFirstAndPagesBackWithBefore() async throws {
+        try await withDaemon { d in
+            let reg = try await d.client(role: .regulator, name: "samu56")
+            let other = try await d.client(role: .regulator, name: "samu29")
+            var ids: [String] = []
+            for i in 1...5 {
+                ids.append(try await reg.expectOK("REQ ADD ref=P\(i) prof=gp lat=47.6582 lon=-2.7608")["req"]!)
+                try await other.expectOK("REQ ADD ref=O\(i) prof=gp lat=47.6582 lon=-2.7608")
+                if i == 3 { d.clock.advance(by: 60) }
+            }
+            let newestFirst = Array(ids.reversed())
+            #expect(try await reg.send("REQ LIST").items.map { $0["id"]! } == newestFirst)
+            let page1 = try await reg.send("REQ LIST limit=2").items.map { $0["id"]! }
+            #expect(page1 == Array(newestFirst[0..<2]))
+            let page2 = try await reg.send("REQ LIST limit=2 before=\(page1.last!)").items.map { $0["id"]! }
+            #expect(page2 == Array(newestFirst[2..<4]))
+            let page3 = try await reg.send("REQ LIST limit=2 before=\(page2.last!)").items.map { $0["id"]! }
+            #expect(page3 == [ids[0]])
+            #expect(try await reg.send("REQ LIST before=\(ids[0])")["count"] == "0")
+            // since= keeps working, in the same order: P4 and P5 were created a minute later.
+            let since = try await reg.send("REQ LIST since=\(d.at(hours: 0))").items.map { $0["id"]! }
+            #expect(since == [ids[4], ids[3]])
+            #expect(try await reg.send("REQ LIST before=s3").code == "BAD_REQUEST")
+            // An admin sees both regulators', newest first as well.
+            let all = try await d.admin().send("REQ LIST limit=3").items.map { $0["ref"]! }
+            #expect(all == ["O5", "P5", "O4"])
+        }
+    }
+}

@@ -47,14 +47,18 @@ extension MatchingEngine {
         return Array(chosen.prefix(limit))
     }
 
-    /// Requests that `visible` lets through, created at or after `since`, oldest first.
+    /// Requests that `visible` lets through, created at or after `since`, with an id
+    /// smaller than `before`: the `limit` newest, newest first (ids grow with arrival), so
+    /// that a list cut at its limit shows what is going on now, and the next page is
+    /// `before=` the last id shown.
     public func listRequests(
-        state: RequestState?, since: Date?, limit: Int, visible: (CareRequest) -> Bool
+        state: RequestState?, since: Date?, before: RequestID? = nil, limit: Int, visible: (CareRequest) -> Bool
     ) -> [CareRequest] {
         var chosen = requests.values.filter { r in
-            (state.map { r.state == $0 } ?? true) && (since.map { r.createdAt >= $0 } ?? true) && visible(r)
+            (state.map { r.state == $0 } ?? true) && (since.map { r.createdAt >= $0 } ?? true)
+                && (before.map { r.id.number < $0.number } ?? true) && visible(r)
         }
-        chosen.sort { $0.id < $1.id }
+        chosen.sort { $0.id > $1.id }
         return Array(chosen.prefix(limit))
     }
 
