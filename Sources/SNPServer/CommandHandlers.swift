@@ -218,12 +218,40 @@ enum CommandHandlers {
         case (.some, nil):
             r = try visibleRequest(try c.args.id(prefix: "r", what: "request")!, e, c)
         case (nil, .some(let ref)):
-            guard let found = e.request(ref: ref) else { throw .notFound("no request with ref \(ref)") }
-            r = try visibleRequest(found.id, e, c)
+            r = try requestByRef(ref, owner: try c.args.text("owner", maxLength: 100), e, c)
         default:
             throw .badRequest("give a request id or ref=…, not both")
         }
         return ReplyFormat.ok(RecordFields.request(r, rank: e.rank(of: r)))
+    }
+
+    /// `REQ GET ref=`: a `ref` belongs to the token that created it (§3.8). A regulator finds
+    /// only its own: another's is `NOT_FOUND`, as if it did not exist. The other roles find
+    /// the requests with that `ref` they may see (a pro: those on its slots); when several
+    /// regulators used it, `owner=<token name>` says which, else `BAD_REQUEST` names them.
+    static func requestByRef(_ ref: String, owner: String?, _ e: MatchingEngine, _ c: CommandContext) throws(SNPError)
+        -> CareRequest
+    {
+        let p = c.principal
+        if p.role == .regulator {
+            guard owner == nil || owner == p.name, let r = e.request(ref: ref, owner: p.name) else {
+                throw .notFound("no request with ref \(ref)")
+            }
+            return r
+        }
+        let found: [CareRequest]
+        if let owner {
+            found = e.request(ref: ref, owner: owner).map { [$0] } ?? []
+        } else {
+            found = e.requests(ref: ref)
+        }
+        let visible = found.filter { canSee($0, p) }
+        guard let first = visible.first else { throw .notFound("no request with ref \(ref)") }
+        guard visible.count == 1 else {
+            let owners = visible.map(\.owner).joined(separator: ", ")
+            throw .badRequest("ref \(ref) names requests of several regulators (\(owners)); add owner=<token name>")
+        }
+        return first
     }
 
     static func reqList(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {

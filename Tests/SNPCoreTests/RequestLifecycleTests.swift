@@ -265,10 +265,6 @@ import Testing
         let last = e.lastRequestNumber
         let error = #expect(throws: SNPError.self) { try e.submit("case-1", prio: 1) }
         #expect(error?.code == "CONFLICT")
-        let otherOwner = #expect(throws: SNPError.self) {
-            try e.addRequest(Fixture.spec("case-1"), owner: "another-regulator", now: Fixture.now)
-        }
-        #expect(otherOwner?.code == "CONFLICT")
         #expect(e.lastRequestNumber == last)
         #expect(e.current(first) == first.request)
     }
@@ -319,6 +315,28 @@ import Testing
 }
 
 /// RGPD minimisation: the daemon's copies of old requests lose their exact location too.
+extension AddRequestTests {
+    /// §3.8 and issue 14: a `ref` belongs to its owner; another owner's identical `ref` is
+    /// another request, and a retry is recognised per owner.
+    @Test func theSameRefFromAnotherOwnerIsAnotherRequest() throws {
+        var e = MatchingEngine()
+        let spec = Fixture.spec("2026-0001", .gp)
+        let mine = try e.addRequest(spec, owner: "samu56", now: Fixture.now)
+        let theirs = try e.addRequest(spec, owner: "samu29", now: Fixture.now)
+        #expect(mine.request.id != theirs.request.id)
+        #expect(!theirs.existing)
+        #expect(try e.addRequest(spec, owner: "samu29", now: Fixture.now).request.id == theirs.request.id)
+        #expect(e.request(ref: "2026-0001", owner: "samu56")?.id == mine.request.id)
+        #expect(e.request(ref: "2026-0001", owner: "samu29")?.id == theirs.request.id)
+        #expect(e.request(ref: "2026-0001", owner: "samu35") == nil)
+        #expect(e.requests(ref: "2026-0001").map(\.id) == [mine.request.id, theirs.request.id])
+        var other = spec
+        other.priority = 1
+        let conflict = #expect(throws: SNPError.self) { try e.addRequest(other, owner: "samu29", now: Fixture.now) }
+        #expect(conflict?.code == "CONFLICT")
+    }
+}
+
 @Suite struct RetentionInMemoryTests {
     static let typed = GeoPoint(lat: 48.0537, lon: 2.0461)
 

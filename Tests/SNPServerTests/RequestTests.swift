@@ -1,5 +1,7 @@
 import Foundation
+import PostgresNIO
 import SNPCore
+import SNPStore
 import SNPTesting
 import Testing
 
@@ -261,5 +263,86 @@ extension RequestTests {
             let all = try await d.admin().send("REQ LIST limit=3").items.map { $0["ref"]! }
             #expect(all == ["O5", "P5", "O4"])
         }
+    }
+}
+
+/// §3.8 and issue 14: a request's `ref` belongs to the regulator token that created it.
+@Suite("Request refs per regulator")
+struct RequestRefTests {
+    @Test func twoRegulatorsWithTheSameCaseNumberingEachHaveTheirRequest() async throws {
+        try await withDaemon { d in
+            let admin = try await d.admin()
+            try await admin.putPro(rpps(1))
+            try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))
+            let a = try await d.client(role: .regulator, name: "samu56")
+            let b = try await d.client(role: .regulator, name: "samu29")
+            let ra = try await a.expectOK("REQ ADD ref=2026-0001 prof=gp lat=47.6582 lon=-2.7608")["req"]!
+            #expect(try await b.send("REQ GET ref=2026-0001").code == "NOT_FOUND", "never revealed")
+            #expect(try await b.send("REQ GET ref=2026-0001 owner=samu56").code == "NOT_FOUND")
+            let rb = try await b.expectOK("REQ ADD ref=2026-0001 prof=gp lat=47.6582 lon=-2.7608 prio=1")["req"]!
+            #expect(ra != rb)
+            #expect(try await a.send("REQ GET ref=2026-0001")["req"] == ra)
+            #expect(try await b.send("REQ GET ref=2026-0001")["req"] == rb)
+            #expect(try await b.send("REQ GET ref=2026-0001 owner=samu29")["req"] == rb)
+            // A retry is recognised per regulator.
+            #expect(try await b.send("REQ ADD ref=2026-0001 prof=gp lat=47.6582 lon=-2.7608 prio=1")["req"] == rb)
+            #expect(try await b.send("REQ ADD ref=2026-0001 prof=gp lat=47.6582 lon=-2.7608").code == "CONFLICT")
+            // The roles that read every request name the owner when several used the ref.
+            #expect(try await admin.send("REQ GET ref=2026-0001").code == "BAD_REQUEST")
+            #expect(try await admin.send("REQ GET ref=2026-0001 owner=samu56")["req"] == ra)
+            #expect(try await admin.send("REQ GET ref=2026-0001 owner=samu35").code == "NOT_FOUND")
+            // The professional sees the one booked on its slot (a's), and not the other.
+            let pro = try await d.client(role: .pro, name: "dr1", pro: RPPS(trusted: rpps(1)))
+            #expect(try await pro.send("REQ GET ref=2026-0001")["req"] == ra)
+
+            // Both were committed, and both come back after a restart.
+            let db = d.database
+            let rows = try await TestPostgres.withStore(db) {
+                try await $0.integer("SELECT count(*)::int FROM requests WHERE ref = '2026-0001'")
+            }
+            #expect(rows == 2)
+            await d.stop()
+            let again = try await TestDaemon.start(database: db)
+            let admin2 = try await again.admin()
+            #expect(try await admin2.send("REQ GET ref=2026-0001 owner=samu29")["req"] == rb)
+            #expect(try await admin2.send("REQ GET ref=2026-0001 owner=samu56")["req"] == ra)
+            await again.stop()
+        }
+    }
+
+    /// sql/010: a database with requests made under the old rule (ref unique) migrates; the
+    /// database then refuses the same (owner, ref) twice and accepts it for two owners.
+    @Test func existingRequestsMigrateToRefsPerOwner() async throws {
+        let db = try await TestPostgres.freshDatabase(migrated: false)
+        let older = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-sql-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: older) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: TestPostgres.migrations.path)
+        where file.hasSuffix(".sql") && file < "010" {
+            try FileManager.default.copyItem(
+                at: TestPostgres.migrations.appendingPathComponent(file), to: older.appendingPathComponent(file))
+        }
+        @Sendable func insert(_ id: Int, owner: String) -> String {
+            """
+            INSERT INTO requests (id, ref, owner, profession, priority, modes, lat, lon, within_s, created_at, deadline,
+                state, updated_at)
+            VALUES (\(id), 'CASE-1', '\(owner)', 'gp', 2, 'office,home', 47.6, -2.7, 172800, now(),
+                now() + interval '48 hours', 'queued', now())
+            """
+        }
+        let outcome = try await TestPostgres.withStore(db) { store in
+            _ = try await store.migrate(directory: older)
+            try await store.client.query(PostgresQuery(unsafeSQL: insert(1, owner: "samu56")))
+            let before = (try? await store.client.query(PostgresQuery(unsafeSQL: insert(2, owner: "samu29")))) != nil
+            let applied = try await store.migrate(directory: TestPostgres.migrations)
+            try await store.client.query(PostgresQuery(unsafeSQL: insert(2, owner: "samu29")))
+            let sameOwner = (try? await store.client.query(PostgresQuery(unsafeSQL: insert(3, owner: "samu29")))) != nil
+            let rows = try await store.integer("SELECT count(*)::int FROM requests")
+            return (before, applied, sameOwner, rows)
+        }
+        #expect(outcome.0 == false, "the old rule: one ref for the whole service")
+        #expect(outcome.1.contains("010_request_ref_per_owner.sql"))
+        #expect(outcome.2 == false, "the same owner and ref twice is refused")
+        #expect(outcome.3 == 2)
     }
 }

@@ -229,11 +229,11 @@ extension MatchingEngine {
     // MARK: Requests
 
     /// `REQ ADD`: creates a request and matches it at once: the best eligible slot (or the
-    /// one named by `slot=`), booked or held, else the queue. The same `ref` again returns
-    /// the request unchanged; with other content it is a conflict.
+    /// one named by `slot=`), booked or held, else the queue. The same `ref` again from the
+    /// same owner returns the request unchanged; with other content it is a conflict.
+    /// Another owner's identical `ref` is another request (§3.8).
     public mutating func addRequest(_ spec: RequestSpec, owner: String, now: Date) throws(SNPError) -> RequestOutcome {
-        if let number = requestRefs[spec.ref], let existing = requests[number] {
-            guard existing.owner == owner else { throw .conflict("ref \(spec.ref) is already used by another regulator") }
+        if let number = requestRefs[RequestRefKey(owner: owner, ref: spec.ref)], let existing = requests[number] {
             guard existing.spec == spec else { throw .conflict("ref \(spec.ref) already names a request with other content") }
             return RequestOutcome(request: existing, rank: queue.rank(of: existing), existing: true)
         }

@@ -21,7 +21,16 @@ extension MatchingEngine {
     public func professional(_ rpps: RPPS) -> Professional? { professionals[rpps] }
     public func slot(_ id: SlotID) -> Slot? { slots[id.number] }
     public func request(_ id: RequestID) -> CareRequest? { requests[id.number] }
-    public func request(ref: String) -> CareRequest? { requestRefs[ref].flatMap { requests[$0] } }
+    /// The request `owner` created with this `ref`.
+    public func request(ref: String, owner: String) -> CareRequest? {
+        requestRefs[RequestRefKey(owner: owner, ref: ref)].flatMap { requests[$0] }
+    }
+
+    /// Every request created with this `ref`, whoever created it, by id: for the roles that
+    /// read all requests. (A walk over every request: the index is keyed by owner.)
+    public func requests(ref: String) -> [CareRequest] {
+        requests.values.filter { $0.spec.ref == ref }.sorted { $0.id < $1.id }
+    }
 
     /// 1-based position of a queued request among the waiting requests of its profession.
     public func rank(of r: CareRequest) -> Int? { queue.rank(of: r) }
