@@ -14,14 +14,21 @@ public struct Arguments: Sendable, Equatable {
 
     public subscript(key: String) -> String? { named[key] }
 
-    public func text(_ key: String, maxLength: Int = 200) throws(SNPError) -> String? {
+    /// A text value of 1 to `maxLength` characters, counted as PostgreSQL's `length()`
+    /// counts them: in Unicode code points, not in the graphemes of Swift's `count` ("👍🏽"
+    /// is one grapheme and two code points, "é" written e + U+0301 too). So that nothing
+    /// accepted here is refused by a table's `CHECK` (`TextLimit`).
+    public func text(_ key: String, maxLength: Int = TextLimit.name) throws(SNPError) -> String? {
         guard let v = named[key] else { return nil }
         guard !v.isEmpty else { throw .badRequest("\(key) is empty") }
-        guard v.count <= maxLength else { throw .badRequest("\(key) is longer than \(maxLength) characters") }
+        let length = v.unicodeScalars.count
+        guard length <= maxLength else {
+            throw .badRequest("\(key) is longer than \(maxLength) characters (Unicode code points; it has \(length))")
+        }
         return v
     }
 
-    public func requiredText(_ key: String, maxLength: Int = 200) throws(SNPError) -> String {
+    public func requiredText(_ key: String, maxLength: Int = TextLimit.name) throws(SNPError) -> String {
         guard let v = try text(key, maxLength: maxLength) else { throw .badRequest("missing \(key)=…") }
         return v
     }
@@ -122,4 +129,19 @@ public struct Arguments: Sendable, Equatable {
         }
         return set
     }
+}
+
+/// The longest text each field takes, in Unicode code points (what PostgreSQL's `length()`
+/// counts). One place, so that the protocol's checks and the schema's cannot drift apart.
+public enum TextLimit {
+    /// A professional's name: `professionals.name CHECK (length(name) BETWEEN 1 AND 200)`
+    /// (sql/001_initial.sql).
+    public static let name = 200
+    /// A request's or a slot's `ref` (a token's name, `owner=`, is at most 100 as well:
+    /// `tokens.name CHECK (length(name) BETWEEN 1 AND 100)`).
+    public static let ref = 100
+    /// A professional's territory code.
+    public static let territory = 64
+    /// A cancel's `reason`.
+    public static let reason = 200
 }

@@ -86,11 +86,11 @@ enum CommandHandlers {
         let draft = ProfessionalDraft(
             rpps: try RPPS(validating: a.requiredText("id")),
             profession: try a.choice("prof", Profession.self)!,
-            name: try a.requiredText("name"),
+            name: try a.requiredText("name", maxLength: TextLimit.name),
             location: try a.location(),
             homeRadiusKm: try a.double("home_radius_km", in: 0.1...200),
             weeklyCap: try a.int("weekly_cap", in: 0...10_000),
-            territory: try a.text("territory", maxLength: 64),
+            territory: try a.text("territory", maxLength: TextLimit.territory),
             contact: try contact(a))
         _ = try e.putProfessional(draft, now: c.now)
         return ReplyFormat.ok(Fields([("pro", draft.rpps.value)]))
@@ -126,7 +126,7 @@ enum CommandHandlers {
 
     static func proList(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let pros = e.listProfessionals(
-            profession: try c.args.choice("prof", Profession.self), territory: try c.args.text("territory", maxLength: 64))
+            profession: try c.args.choice("prof", Profession.self), territory: try c.args.text("territory", maxLength: TextLimit.territory))
         return ReplyFormat.list(
             kind: "pro", pros.map { RecordFields.listItem(id: $0.rpps.value, RecordFields.professional($0, policy: e.policy)) })
     }
@@ -147,7 +147,7 @@ enum CommandHandlers {
             pro: pro, start: try a.requiredTime("start"), end: try a.requiredTime("end"),
             mode: try a.choice("mode", SlotMode.self) ?? .office,
             capacity: try a.int("capacity", in: 1...100) ?? 1,
-            ref: try a.text("ref", maxLength: 100))
+            ref: try a.text("ref", maxLength: TextLimit.ref))
         let (slot, booked) = try e.addSlot(draft, now: c.now)
         var f = Fields([("slot", slot.id.description)])
         if !booked.isEmpty { f.add("booked", booked.map(\.description).joined(separator: ",")) }
@@ -211,7 +211,7 @@ enum CommandHandlers {
             hold = h
         }
         let spec = RequestSpec(
-            ref: try a.requiredText("ref", maxLength: 100), profession: try a.choice("prof", Profession.self)!,
+            ref: try a.requiredText("ref", maxLength: TextLimit.ref), profession: try a.choice("prof", Profession.self)!,
             priority: try a.int("prio", in: 1...3) ?? 2, modes: try a.modes("mode") ?? .inPerson,
             location: try a.location(), withinSeconds: try withinSeconds(a, e.policy),
             radiusKm: try a.double("radius_km", in: 0.1...e.policy.maxRadiusKm), holdSeconds: hold,
@@ -231,7 +231,7 @@ enum CommandHandlers {
     }
 
     static func reqCancel(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
-        let r = try e.cancel(try ownedRequest(c, e), reason: try c.args.text("reason", maxLength: 200), now: c.now)
+        let r = try e.cancel(try ownedRequest(c, e), reason: try c.args.text("reason", maxLength: TextLimit.reason), now: c.now)
         return ReplyFormat.ok(RecordFields.outcome(r, rank: nil))
     }
 
@@ -243,22 +243,51 @@ enum CommandHandlers {
 
     static func reqGet(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let r: CareRequest
-        switch (c.args.positional.first, try c.args.text("ref", maxLength: 100)) {
+        switch (c.args.positional.first, try c.args.text("ref", maxLength: TextLimit.ref)) {
         case (.some, nil):
             r = try visibleRequest(try c.args.id(prefix: "r", what: "request")!, e, c)
         case (nil, .some(let ref)):
-            guard let found = e.request(ref: ref) else { throw .notFound("no request with ref \(ref)") }
-            r = try visibleRequest(found.id, e, c)
+            r = try requestByRef(ref, owner: try c.args.text("owner", maxLength: TextLimit.ref), e, c)
         default:
             throw .badRequest("give a request id or ref=…, not both")
         }
         return ReplyFormat.ok(RecordFields.request(r, rank: e.rank(of: r)))
     }
 
+    /// `REQ GET ref=`: a `ref` belongs to the token that created it (§3.8). A regulator finds
+    /// only its own: another's is `NOT_FOUND`, as if it did not exist. The other roles find
+    /// the requests with that `ref` they may see (a pro: those on its slots); when several
+    /// regulators used it, `owner=<token name>` says which, else `BAD_REQUEST` names them.
+    static func requestByRef(_ ref: String, owner: String?, _ e: MatchingEngine, _ c: CommandContext) throws(SNPError)
+        -> CareRequest
+    {
+        let p = c.principal
+        if p.role == .regulator {
+            guard owner == nil || owner == p.name, let r = e.request(ref: ref, owner: p.name) else {
+                throw .notFound("no request with ref \(ref)")
+            }
+            return r
+        }
+        let found: [CareRequest]
+        if let owner {
+            found = e.request(ref: ref, owner: owner).map { [$0] } ?? []
+        } else {
+            found = e.requests(ref: ref)
+        }
+        let visible = found.filter { canSee($0, p) }
+        guard let first = visible.first else { throw .notFound("no request with ref \(ref)") }
+        guard visible.count == 1 else {
+            let owners = visible.map(\.owner).joined(separator: ", ")
+            throw .badRequest("ref \(ref) names requests of several regulators (\(owners)); add owner=<token name>")
+        }
+        return first
+    }
+
     static func reqList(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
         let principal = c.principal
         let list = e.listRequests(
             state: try c.args.choice("state", RequestState.self), since: try c.args.time("since"),
+            before: try c.args.id("before", prefix: "r", what: "request"),
             limit: try c.args.int("limit", in: 1...100_000) ?? 1_000
         ) { canSee($0, principal) }
         return ReplyFormat.list(

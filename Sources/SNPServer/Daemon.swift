@@ -56,7 +56,7 @@ public final class Daemon: Service, Sendable {
     /// Tells systemd when the daemon serves (`READY=1`), keeps its watchdog fed while the
     /// engine answers, and says `STOPPING=1` at the start of a graceful stop.
     private func reportToSystemd(_ systemd: SystemdNotifier) async {
-        while server.port == nil && !Task.isShuttingDownGracefully {
+        while server.port == nil && !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let (open, queued) = service.stats
@@ -67,7 +67,8 @@ public final class Daemon: Service, Sendable {
                 try? await gracefulShutdown()
                 return
             }
-            while !Task.isShuttingDownGracefully {
+            // Cancelled too when the leadership is lost: the sleep then returns at once.
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 try? await Task.sleep(for: interval / 3)
                 // Fed only if the engine actor answers: a wedged engine gets restarted.
                 await service.tick()
@@ -106,7 +107,11 @@ public final class Daemon: Service, Sendable {
             version: Daemon.version)
     }
 
-    public func run() async throws {
+    /// What a new leader does under the leadership lock, before it claims the epoch and
+    /// loads: apply pending migrations (never before the lock: a standby, perhaps a newer
+    /// version, must not change the schema under the daemon that serves), then make the
+    /// admin token exist.
+    private func prepareDatabase() async throws {
         if settings.migrate {
             guard let dir = settings.migrationsDirectory else {
                 throw SettingsError("cannot find the sql/ migrations folder; set SNPD_SQL_DIR")
@@ -115,10 +120,16 @@ public final class Daemon: Service, Sendable {
             if !applied.isEmpty { logger.notice("migrations applied", metadata: ["files": "\(applied.joined(separator: ","))"]) }
         }
         if let secret = settings.adminToken {
-            if secret.count < 22 {
-                logger.warning("SNPD_ADMIN_TOKEN is short (under 128 bits if random); use `openssl rand -base64 24 | tr '+/' '-_' | tr -d =`")
-            }
             try await store.ensureAdminToken(secret: secret)
+        }
+    }
+
+    public func run() async throws {
+        if settings.migrate, settings.migrationsDirectory == nil {
+            throw SettingsError("cannot find the sql/ migrations folder; set SNPD_SQL_DIR")
+        }
+        if let secret = settings.adminToken, secret.count < 22 {
+            logger.warning("SNPD_ADMIN_TOKEN is short (under 128 bits if random); use `openssl rand -base64 24 | tr '+/' '-_' | tr -d =`")
         }
         let systemd = SystemdNotifier()
         let leadership = Leadership(
@@ -127,7 +138,19 @@ public final class Daemon: Service, Sendable {
         let (lost, lostSignal) = AsyncStream<LeadershipLost>.makeStream()
         store.onLeadershipLost.withLock { $0 = { lostSignal.yield($0) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await leadership.hold { acquiredSignal.yield($0) } }
+            // The lock first, then the migrations (`prepareDatabase`), then the epoch. Losing
+            // the lock to another daemon ends `hold` with `LeadershipLost`, which ends `run`
+            // at once: the listeners close, and `snpd serve` exits non-zero.
+            group.addTask {
+                // A failure (migrations, a lost leadership) also ends the wait below.
+                defer { acquiredSignal.finish() }
+                do {
+                    try await leadership.hold(prepare: { try await self.prepareDatabase() }) { acquiredSignal.yield($0) }
+                } catch let lost as LeadershipLost {
+                    self.logger.critical("leadership lost: stopping at once", metadata: ["reason": "\(lost)"])
+                    throw lost
+                }
+            }
             group.addTask {
                 for await l in lost { throw l }
             }
@@ -143,8 +166,11 @@ public final class Daemon: Service, Sendable {
                 acquiredSignal.finish()
             }
             guard leading else {
+                // A graceful stop while standby (`hold` then returns), or `hold` failed
+                // (its error, a migration's say, ends the daemon).
                 lostSignal.finish()
                 group.cancelAll()
+                while try await group.next() != nil {}
                 return
             }
             try await service.load()

@@ -199,7 +199,7 @@ public struct WeekRun {
                 continue
             }
             firstBooked.append(r.bookedAt?.epochSeconds)
-            lastStart.append(r.assignment?.start.epochSeconds)
+            lastStart.append(r.lastAssignment?.start.epochSeconds)
             switch r.state {
             case .booked, .honored, .noshow:
                 fates.append(.appointment(slot: slotOfNumber[r.assignment!.slot.number]!))
@@ -207,7 +207,7 @@ public struct WeekRun {
             case .cancelled:
                 if let s = cancelledHolding[i] {
                     fates.append(.cancelledHolding(slot: s))
-                    matchedAt.append(r.assignment?.at.epochSeconds)
+                    matchedAt.append(r.lastAssignment?.at.epochSeconds)
                 } else {
                     fates.append(.cancelledWaiting)
                     matchedAt.append(nil)

@@ -35,17 +35,37 @@ public final class Leadership: Sendable {
     public var currentEpoch: Int64? { epoch.withLock { $0 } }
 
     /// Waits until this daemon leads, then keeps the lock until cancelled (graceful stop),
-    /// calling `acquired` once. If the lock's connection is lost it takes the lock again
-    /// when the database answers, unless another daemon took over meanwhile: then it
-    /// throws `LeadershipLost`.
-    public func hold(acquired: @Sendable (Int64) -> Void) async throws {
+    /// calling `acquired` once.
+    ///
+    /// `prepare` runs once, under the lock, before the epoch is claimed: the schema's
+    /// migrations go there, so that a standby (perhaps a newer version) never changes the
+    /// schema under a running leader. An error from it is thrown from `hold`.
+    ///
+    /// If the lock's connection is lost it tries at once to take the lock again, then every
+    /// second while the database does not answer (an outage: the leader keeps its memory
+    /// and answers reads, see docs/RELIABILITY.md). When the database answers and another
+    /// session holds the lock, or another daemon led meanwhile, it throws `LeadershipLost`
+    /// at once: the caller must stop serving.
+    public func hold(
+        prepare: @Sendable () async throws -> Void = {}, acquired: @Sendable (Int64) -> Void
+    ) async throws {
         var announcedStandby = false
+        var retriedAtOnce = false
         while !Task.isCancelled {
             do {
                 let outcome: Int64? = try await store.client.withConnection { conn in
-                    guard try await withTimeout(.seconds(5), { try await self.tryLock(conn) }) else { return nil }
+                    guard try await withTimeout(.seconds(5), { try await self.takeLock(conn) }) else {
+                        if let mine = self.currentEpoch {
+                            throw LeadershipLost(
+                                description: "another session holds the leadership lock (we led under epoch \(mine))")
+                        }
+                        return nil
+                    }
                     let mine: Int64
                     do {
+                        if self.currentEpoch == nil {
+                            do { try await prepare() } catch { throw PreparationFailed(underlying: error) }
+                        }
                         mine = try await self.claim(conn)
                     } catch {
                         _ = try? await conn.query("SELECT pg_advisory_unlock(\(Leadership.lockKey))", logger: self.logger)
@@ -53,9 +73,13 @@ public final class Leadership: Sendable {
                     }
                     self.store.setFence(epoch: mine)
                     acquired(mine)
-                    // Hold: a query a second proves the session (and so the lock) is alive.
+                    // Hold: a query a second proves the session (and so the lock) is alive;
+                    // a connection the server closed (its session ended) is noticed sooner.
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(1))
+                        for _ in 0..<20 where !Task.isCancelled {
+                            try? await Task.sleep(for: .milliseconds(50))
+                            if conn.isClosed { throw LockSessionEnded() }
+                        }
                         if Task.isCancelled { break }
                         // Bounded: a query on a connection the server cut can wait a long time.
                         try await withTimeout(.seconds(3)) { try await conn.query("SELECT 1", logger: self.logger) }
@@ -73,13 +97,81 @@ public final class Leadership: Sendable {
                 }
             } catch let lost as LeadershipLost {
                 throw lost
+            } catch let failed as PreparationFailed {
+                throw failed.underlying
             } catch {
                 if currentEpoch != nil {
                     logger.error("the leadership lock's connection was lost; taking it again when the database answers")
+                    // At once: if a standby took the lock meanwhile, this daemon must stop
+                    // serving now, not a second later.
+                    if !retriedAtOnce {
+                        retriedAtOnce = true
+                        continue
+                    }
                 }
             }
+            retriedAtOnce = false
             try? await Task.sleep(for: .seconds(1))
         }
+    }
+
+    /// The lock's connection was closed under it.
+    private struct LockSessionEnded: Error {}
+
+    /// An error of `hold`'s `prepare`, carried out of the retry loop.
+    private struct PreparationFailed: Error {
+        var underlying: any Error
+    }
+
+    /// The session that holds the lock for this daemon: its backend's pid and start time
+    /// (a pid alone may be reused after a restart of the server).
+    private struct LockSession: Sendable, Equatable {
+        var pid: Int32
+        var started: Date
+    }
+    private let lockSession = Mutex<LockSession?>(nil)
+
+    /// Takes the lock on `conn`. When it is held by this daemon's own earlier session (the
+    /// client side gave up on it, but the server has not noticed yet: a query timed out, a
+    /// connection dropped without a reset), that session is ended and the lock taken again:
+    /// nobody else can have led meanwhile, since that session held the lock throughout.
+    private func takeLock(_ conn: PostgresConnection) async throws -> Bool {
+        if try await tryLock(conn) {
+            try await rememberSession(conn)
+            return true
+        }
+        guard let old = lockSession.withLock({ $0 }), try await lockHolder(conn) == old else { return false }
+        logger.notice("the leadership lock is still held by this daemon's previous session; ending it")
+        _ = try await conn.query("SELECT pg_terminate_backend(\(old.pid), 3000)", logger: logger)
+        guard try await tryLock(conn) else { return false }
+        try await rememberSession(conn)
+        return true
+    }
+
+    private func rememberSession(_ conn: PostgresConnection) async throws {
+        for try await (pid, started) in try await conn.query(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()", logger: logger
+        ).decode((Int32, Date).self) {
+            lockSession.withLock { $0 = LockSession(pid: pid, started: started) }
+        }
+    }
+
+    /// The session holding the advisory lock now, if any. (A bigint key shows in `pg_locks`
+    /// as its high 32 bits in `classid`, its low 32 bits in `objid`, and `objsubid` 1.)
+    private func lockHolder(_ conn: PostgresConnection) async throws -> LockSession? {
+        var holder: LockSession?
+        for try await (pid, started) in try await conn.query(
+            """
+            SELECT l.pid, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND l.classid::bigint = (\(Leadership.lockKey) >> 32)
+              AND l.objid::bigint = (\(Leadership.lockKey) & 4294967295)
+            """, logger: logger
+        ).decode((Int32, Date).self) {
+            holder = LockSession(pid: pid, started: started)
+        }
+        return holder
     }
 
     private func tryLock(_ conn: PostgresConnection) async throws -> Bool {

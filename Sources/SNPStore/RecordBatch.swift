@@ -95,7 +95,8 @@ struct RecordBatch {
 
     /// The columns of `snpd_commit`'s `reqs`.
     static func write(_ r: CareRequest, _ row: inout JSONRows) {
-        let a = r.assignment
+        // The slot columns hold the current slot, else the last one (the report reads them).
+        let a = r.lastAssignment
         row.field("id", r.id.number)
         row.field("ref", r.spec.ref)
         row.field("owner", r.owner)

@@ -180,11 +180,13 @@ public final class Store: Sendable {
                 createdAt: try c[12].decode(Date.self), deadline: try c[13].decode(Date.self))
             r.state = try Self.enumValue(c[14].decode(String.self))
             if let slot = try c[15].decode(Int64?.self) {
-                r.assignment = Assignment(
+                // The slot columns are its current slot while it occupies one, else its last.
+                let a = Assignment(
                     slot: .slot(slot), pro: RPPS(trusted: try c[16].decode(String.self)),
                     start: try c[17].decode(Date.self), end: try c[18].decode(Date.self),
                     mode: try Self.enumValue(c[19].decode(String.self)), distanceKm: try c[20].decode(Double.self),
                     cost: try c[21].decode(Double.self), at: try c[22].decode(Date.self))
+                if r.state.occupiesSlot { r.assignment = a } else { r.formerAssignment = a }
             }
             r.holdUntil = try c[23].decode(Date?.self)
             r.bookedAt = try c[24].decode(Date?.self)

@@ -19,6 +19,13 @@ public final class TestClock: Sendable {
     public func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
+/// A flag set once, read from any task.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
 /// A real snpd, in process: its own connection pool, the daemon service, a TCP port
 /// chosen by the system, and a test clock. `stop()` shuts it down as SIGTERM would.
 public final class TestDaemon: Sendable {
@@ -28,6 +35,8 @@ public final class TestDaemon: Sendable {
     public let database: DatabaseSettings
     let group: ServiceGroup
     let running: Task<Void, any Error>
+    /// Set when `running` ends.
+    let ended: Flag
 
     public static let adminSecret = "test-admin-secret-0123456789"
 
@@ -73,8 +82,13 @@ public final class TestDaemon: Sendable {
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
-        let running = Task { try await group.run() }
-        return TestDaemon(daemon: daemon, http: http, clock: clock, database: database, group: group, running: running)
+        let ended = Flag()
+        let running = Task {
+            defer { ended.set() }
+            try await group.run()
+        }
+        return TestDaemon(
+            daemon: daemon, http: http, clock: clock, database: database, group: group, running: running, ended: ended)
     }
 
     /// The HTTP listener's port (with `settings.http.listen` set, port 0 in tests), once bound.
@@ -99,7 +113,7 @@ public final class TestDaemon: Sendable {
 
     init(
         daemon: Daemon, http: HTTPService, clock: TestClock, database: DatabaseSettings, group: ServiceGroup,
-        running: Task<Void, any Error>
+        running: Task<Void, any Error>, ended: Flag
     ) {
         self.daemon = daemon
         self.http = http
@@ -107,6 +121,18 @@ public final class TestDaemon: Sendable {
         self.database = database
         self.group = group
         self.running = running
+        self.ended = ended
+    }
+
+    /// Whether the daemon's run has ended within `seconds` (a stop, or an error such as a
+    /// lost leadership), polling.
+    public func waitUntilEnded(seconds: Double) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if ended.isSet { return true }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return ended.isSet
     }
 
     public var port: Int { daemon.server.port! }

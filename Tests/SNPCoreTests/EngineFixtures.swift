@@ -115,6 +115,9 @@ extension MatchingEngine {
             owner: Fixture.owner, now: now)
     }
 
+    /// The request `Fixture.owner` created with this ref.
+    func request(ref: String) -> CareRequest? { request(ref: ref, owner: Fixture.owner) }
+
     /// The request as the engine holds it now.
     func current(_ outcome: RequestOutcome) -> CareRequest { request(outcome.request.id)! }
 

@@ -135,6 +135,29 @@ import Testing
         #expect(e.rank(declined) == 1)
     }
 
+    /// Issue 14: a request that goes back to matching no longer carries the slot it left
+    /// (its professional would still see it); the report's copy is kept apart.
+    @Test func aRequestThatLeftItsSlotNoLongerCarriesIt() throws {
+        var e = MatchingEngine()
+        let slot = try e.publish(try e.addPro(1), at: Fixture.hours(2))
+        let out = try e.submit("case-1")
+        let declined = try e.decline(out.request.id, now: Fixture.minutes(1))
+        #expect(declined.request.state == .queued)
+        #expect(declined.request.assignment == nil)
+        #expect(declined.request.formerAssignment?.slot == slot.id, "kept for the report")
+        #expect(declined.request.lastAssignment?.slot == slot.id)
+
+        let other = try e.publish(try e.addPro(2), at: Fixture.hours(3))
+        #expect(e.current(declined).assignment?.slot == other.id, "matched again: the new slot only")
+        #expect(e.current(declined).formerAssignment == nil)
+        _ = try e.withdrawSlot(other.id, now: Fixture.minutes(2))
+        #expect(e.current(declined).state == .queued)
+        #expect(e.current(declined).assignment == nil, "a withdrawn slot is left too")
+        #expect(e.current(declined).formerAssignment?.slot == other.id)
+        _ = try e.cancel(declined.request.id, reason: "patient called back", now: Fixture.minutes(3))
+        #expect(e.current(declined).assignment == nil)
+    }
+
     @Test func onlyAHeldOrBookedRequestCanDecline() throws {
         var e = MatchingEngine()
         let queued = try e.submit("case-1")
@@ -242,10 +265,6 @@ import Testing
         let last = e.lastRequestNumber
         let error = #expect(throws: SNPError.self) { try e.submit("case-1", prio: 1) }
         #expect(error?.code == "CONFLICT")
-        let otherOwner = #expect(throws: SNPError.self) {
-            try e.addRequest(Fixture.spec("case-1"), owner: "another-regulator", now: Fixture.now)
-        }
-        #expect(otherOwner?.code == "CONFLICT")
         #expect(e.lastRequestNumber == last)
         #expect(e.current(first) == first.request)
     }
@@ -296,6 +315,28 @@ import Testing
 }
 
 /// RGPD minimisation: the daemon's copies of old requests lose their exact location too.
+extension AddRequestTests {
+    /// §3.8 and issue 14: a `ref` belongs to its owner; another owner's identical `ref` is
+    /// another request, and a retry is recognised per owner.
+    @Test func theSameRefFromAnotherOwnerIsAnotherRequest() throws {
+        var e = MatchingEngine()
+        let spec = Fixture.spec("2026-0001", .gp)
+        let mine = try e.addRequest(spec, owner: "samu56", now: Fixture.now)
+        let theirs = try e.addRequest(spec, owner: "samu29", now: Fixture.now)
+        #expect(mine.request.id != theirs.request.id)
+        #expect(!theirs.existing)
+        #expect(try e.addRequest(spec, owner: "samu29", now: Fixture.now).request.id == theirs.request.id)
+        #expect(e.request(ref: "2026-0001", owner: "samu56")?.id == mine.request.id)
+        #expect(e.request(ref: "2026-0001", owner: "samu29")?.id == theirs.request.id)
+        #expect(e.request(ref: "2026-0001", owner: "samu35") == nil)
+        #expect(e.requests(ref: "2026-0001").map(\.id) == [mine.request.id, theirs.request.id])
+        var other = spec
+        other.priority = 1
+        let conflict = #expect(throws: SNPError.self) { try e.addRequest(other, owner: "samu29", now: Fixture.now) }
+        #expect(conflict?.code == "CONFLICT")
+    }
+}
+
 @Suite struct RetentionInMemoryTests {
     static let typed = GeoPoint(lat: 48.0537, lon: 2.0461)
 

@@ -94,7 +94,7 @@ import Testing
 
     @Test(arguments: [
         (CommandName.slotAdd, "SLOT ADD start=… end=… [pro=…] [mode=…] [capacity=…] [ref=…]"),
-        (.auth, "AUTH <token>"), (.ping, "PING"), (.reqGet, "REQ GET [<id>] [ref=…]"),
+        (.auth, "AUTH <token>"), (.ping, "PING"), (.reqGet, "REQ GET [<id>] [ref=…] [owner=…]"),
         (.reqOutcome, "REQ OUTCOME <id> result=…"), (.reqCancel, "REQ CANCEL <id> [reason=…]"),
         (.reqAdd, "REQ ADD ref=… prof=… lat=… lon=… [prio=…] [mode=…] [within=…] [radius_km=…] [hold=…] [slot=…]"),
     ])

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import SNPCore
 import SNPStore
@@ -227,6 +228,89 @@ struct LeadershipTests {
         // It writes under a new epoch: changes are accepted.
         try await admin2.expectOK(standby.slotLine(pro: rpps(1), hours: 5))
         #expect(try await admin2.send("REQ GET ref=L2")["state"] == "booked")
+        await standby.stop()
+    }
+}
+
+extension LeadershipTests {
+    /// Issue 14: a leader whose lock session ended while another took the lock must stop
+    /// serving at once, not answer reads from memory that another daemon now changes.
+    @Test(.timeLimit(.minutes(1)))
+    func aLeaderWhoseLockIsTakenStopsServingAtOnce() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let d = try await TestDaemon.start(database: db)
+        let admin = try await d.admin()
+        try await admin.putPro(rpps(1))
+        try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))
+        let reg = try await d.client(role: .regulator, name: "samu56")
+        try await reg.expectOK("REQ ADD ref=K1 prof=gp lat=47.6582 lon=-2.7608")
+        #expect(try await reg.send("REQ GET ref=K1").isOK)
+        let port = d.port
+        let elapsed = try await TestPostgres.withStore(db) { store in
+            let log = Logger(label: "leadership-test")
+            let lockKey = Leadership.lockKey
+            let lock = """
+                l.locktype = 'advisory' AND l.objsubid = 1
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND l.classid::bigint = (\(lockKey) >> 32) AND l.objid::bigint = (\(lockKey) & 4294967295)
+                """
+            // The leader's lock session, found as an operator would.
+            let leader = try await store.integer("SELECT l.pid FROM pg_locks l WHERE l.granted AND \(lock)")
+            // As a standby would: wait for the lock (first in line when the session ends)…
+            async let standby: Duration = store.client.withConnection { conn in
+                try await conn.query("SELECT pg_advisory_lock(\(lockKey))", logger: log)
+                try await conn.query(
+                    "UPDATE leadership SET epoch = epoch + 1, holder = 'test standby' WHERE id = 1", logger: log)
+                let taken = ContinuousClock.now
+                let ended = try await d.waitUntilEnded(seconds: 10)
+                let elapsed = ContinuousClock.now - taken
+                #expect(ended, "the leader stops once another holds the lock")
+                try await conn.query("SELECT pg_advisory_unlock(\(lockKey))", logger: log)
+                return elapsed
+            }
+            while try await store.integer("SELECT count(*)::int FROM pg_locks l WHERE NOT l.granted AND \(lock)") == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // …then the leader's lock session ends.
+            _ = try await store.integer("SELECT pg_terminate_backend(\(leader), 5000)::int")
+            return try await standby
+        }
+        print("leadership test: the leader stopped \(elapsed) after its lock was taken")
+        #expect(elapsed < .seconds(5))
+        // Neither the open connection nor a new one gets an answer from stale memory.
+        let read = try? await reg.send("REQ GET ref=K1")
+        #expect(read == nil || read?.isOK == false, "\(String(describing: read))")
+        let late = try? await LineClient.connect(port: port)
+        let lateRead = try? await late?.send("PING")
+        #expect(lateRead == nil, "nobody listens any more")
+        await d.stop()
+    }
+
+    /// Issue 14: migrations run under the leadership lock, so that a standby (perhaps a
+    /// newer version) never changes the schema under the daemon that serves.
+    @Test(.timeLimit(.minutes(1)))
+    func aStandbyMigratesOnlyOnceItLeads() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let leader = try await TestDaemon.start(database: db)
+        // A newer version's migrations: the project's, and one more.
+        let newer = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-sql-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: newer, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: newer) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: TestPostgres.migrations.path) {
+            try FileManager.default.copyItem(
+                at: TestPostgres.migrations.appendingPathComponent(file), to: newer.appendingPathComponent(file))
+        }
+        try "CREATE TABLE newer_schema (id integer);".write(
+            to: newer.appendingPathComponent("999_newer_schema.sql"), atomically: true, encoding: .utf8)
+        let probe = "SELECT (to_regclass('newer_schema') IS NOT NULL)::int"
+
+        let standby = try TestDaemon.launch(database: db) { $0.migrationsDirectory = newer }
+        #expect(try await standby.waitUntilListening(seconds: 2) == false, "a standby does not listen")
+        #expect(try await TestPostgres.withStore(db) { try await $0.integer(probe) } == 0, "nor migrate")
+        #expect(try await leader.admin().send("PING").isOK)
+        await leader.stop()
+        #expect(try await standby.waitUntilListening(seconds: 15), "the standby takes over")
+        #expect(try await TestPostgres.withStore(db) { try await $0.integer(probe) } == 1, "and migrates then")
         await standby.stop()
     }
 }

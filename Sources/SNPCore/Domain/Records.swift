@@ -283,8 +283,14 @@ public struct CareRequest: Sendable, Equatable, Codable {
     public var createdAt: Date
     public var deadline: Date
     public var state: RequestState
-    /// The current slot while `occupiesSlot`, else the last one it had (kept for the report).
+    /// The slot it takes a place on: set exactly while `state.occupiesSlot`. Who may see the
+    /// request through its slot (the professional) is decided by it, so a request that left
+    /// its slot (declined, withdrawn, cancelled, lapsed) no longer carries it.
     public var assignment: Assignment?
+    /// The slot it last had, once it left it: for the report and the store only (§5 counts a
+    /// request booked even if it was later moved, with that appointment's delay). Never
+    /// shown, and it gives nobody a view of the request.
+    public var formerAssignment: Assignment?
     public var holdUntil: Date?
     /// The first time it reached `booked` (the ACI counts a request once booked, whatever follows).
     public var bookedAt: Date?
@@ -304,6 +310,7 @@ public struct CareRequest: Sendable, Equatable, Codable {
         self.deadline = deadline
         self.state = .queued
         self.assignment = nil
+        self.formerAssignment = nil
         self.holdUntil = nil
         self.bookedAt = nil
         self.declined = []
@@ -314,4 +321,15 @@ public struct CareRequest: Sendable, Equatable, Codable {
 
     /// The slot it takes a place on now, if any.
     public var occupiedSlot: SlotID? { state.occupiesSlot ? assignment?.slot : nil }
+
+    /// The slot it has, else the one it last had: what the store writes (for the report).
+    public var lastAssignment: Assignment? { assignment ?? formerAssignment }
+
+    /// Leaves its slot (the caller sets the new state): the assignment is kept only as
+    /// `formerAssignment`.
+    public mutating func leaveSlot() {
+        guard let a = assignment else { return }
+        formerAssignment = a
+        assignment = nil
+    }
 }

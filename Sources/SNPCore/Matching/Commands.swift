@@ -151,6 +151,7 @@ extension MatchingEngine {
             for id in occupantIDs(of: slot.id) {
                 guard var r = requests[id.number], r.state == .held || r.state == .booked else { continue }
                 r.state = .queued
+                r.leaveSlot()
                 r.holdUntil = nil
                 r.updatedAt = now
                 put(r)
@@ -230,11 +231,11 @@ extension MatchingEngine {
     // MARK: Requests
 
     /// `REQ ADD`: creates a request and matches it at once: the best eligible slot (or the
-    /// one named by `slot=`), booked or held, else the queue. The same `ref` again returns
-    /// the request unchanged; with other content it is a conflict.
+    /// one named by `slot=`), booked or held, else the queue. The same `ref` again from the
+    /// same owner returns the request unchanged; with other content it is a conflict.
+    /// Another owner's identical `ref` is another request (§3.8).
     public mutating func addRequest(_ spec: RequestSpec, owner: String, now: Date) throws(SNPError) -> RequestOutcome {
-        if let number = requestRefs[spec.ref], let existing = requests[number] {
-            guard existing.owner == owner else { throw .conflict("ref \(spec.ref) is already used by another regulator") }
+        if let number = requestRefs[RequestRefKey(owner: owner, ref: spec.ref)], let existing = requests[number] {
             guard existing.spec == spec else { throw .conflict("ref \(spec.ref) already names a request with other content") }
             return RequestOutcome(request: existing, rank: queue.rank(of: existing), existing: true)
         }
@@ -286,6 +287,7 @@ extension MatchingEngine {
         }
         r.declined.append(slot)
         r.state = .queued
+        r.leaveSlot()
         r.holdUntil = nil
         r.updatedAt = now
         put(r)
@@ -301,6 +303,7 @@ extension MatchingEngine {
         guard !r.state.isFinal else { throw .conflict("request \(id) is already \(r.state.rawValue)") }
         let freed = r.occupiedSlot
         r.state = .cancelled
+        r.leaveSlot()
         r.holdUntil = nil
         r.reason = reason ?? "cancelled"
         r.closedAt = now
@@ -354,6 +357,7 @@ extension MatchingEngine {
         r.assignment = Assignment(
             slot: c.slot.id, pro: c.slot.pro, start: c.slot.start, end: c.slot.end, mode: c.slot.mode,
             distanceKm: c.distanceKm, cost: c.cost, at: now)
+        r.formerAssignment = nil
         r.updatedAt = now
         put(r)
     }

@@ -35,7 +35,8 @@ public struct MatchingEngine: Sendable {
     var occupants: [Int64: [Int64]] = [:]
     var slotsByPro: [RPPS: Set<Int64>] = [:]
     var slotRefs: [SlotRefKey: Int64] = [:]
-    var requestRefs: [String: Int64] = [:]
+    /// A request's `ref` belongs to the token that created it (§3.8): keyed by both.
+    var requestRefs: [RequestRefKey: Int64] = [:]
     /// Places taken per professional and ISO week: weekly caps and the load term of the cost.
     var weeklyLoad: [ProWeek: Int] = [:]
     /// Requests first booked per Paris day (for `STATS booked_today`).
@@ -60,6 +61,11 @@ public struct MatchingEngine: Sendable {
 
     struct SlotRefKey: Hashable, Sendable {
         var pro: RPPS
+        var ref: String
+    }
+
+    struct RequestRefKey: Hashable, Sendable {
+        var owner: String
         var ref: String
     }
 
@@ -164,7 +170,8 @@ public struct MatchingEngine: Sendable {
     private mutating func contribute(_ r: CareRequest, sign: Int) {
         let n = r.id.number
         stateCounts[r.state, default: 0] += sign
-        if sign > 0 { requestRefs[r.spec.ref] = n } else if requestRefs[r.spec.ref] == n { requestRefs[r.spec.ref] = nil }
+        let refKey = RequestRefKey(owner: r.owner, ref: r.spec.ref)
+        if sign > 0 { requestRefs[refKey] = n } else if requestRefs[refKey] == n { requestRefs[refKey] = nil }
         if r.state == .queued {
             if sign > 0 {
                 if restoring { queue.append(r) } else { queue.insert(r) }
@@ -270,6 +277,7 @@ public struct MatchingEngine: Sendable {
             r.closedAt = r.holdUntil
             r.updatedAt = r.holdUntil ?? now
             if let slot = r.assignment?.slot { freed.append(slot.number) }
+            r.leaveSlot()
             put(r)
         }
         while let due = deadlines.next, due.at <= t {

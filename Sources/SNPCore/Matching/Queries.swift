@@ -21,7 +21,16 @@ extension MatchingEngine {
     public func professional(_ rpps: RPPS) -> Professional? { professionals[rpps] }
     public func slot(_ id: SlotID) -> Slot? { slots[id.number] }
     public func request(_ id: RequestID) -> CareRequest? { requests[id.number] }
-    public func request(ref: String) -> CareRequest? { requestRefs[ref].flatMap { requests[$0] } }
+    /// The request `owner` created with this `ref`.
+    public func request(ref: String, owner: String) -> CareRequest? {
+        requestRefs[RequestRefKey(owner: owner, ref: ref)].flatMap { requests[$0] }
+    }
+
+    /// Every request created with this `ref`, whoever created it, by id: for the roles that
+    /// read all requests. (A walk over every request: the index is keyed by owner.)
+    public func requests(ref: String) -> [CareRequest] {
+        requests.values.filter { $0.spec.ref == ref }.sorted { $0.id < $1.id }
+    }
 
     /// 1-based position of a queued request among the waiting requests of its profession.
     public func rank(of r: CareRequest) -> Int? { queue.rank(of: r) }
@@ -65,14 +74,18 @@ extension MatchingEngine {
         return Array(chosen.prefix(limit))
     }
 
-    /// Requests that `visible` lets through, created at or after `since`, oldest first.
+    /// Requests that `visible` lets through, created at or after `since`, with an id
+    /// smaller than `before`: the `limit` newest, newest first (ids grow with arrival), so
+    /// that a list cut at its limit shows what is going on now, and the next page is
+    /// `before=` the last id shown.
     public func listRequests(
-        state: RequestState?, since: Date?, limit: Int, visible: (CareRequest) -> Bool
+        state: RequestState?, since: Date?, before: RequestID? = nil, limit: Int, visible: (CareRequest) -> Bool
     ) -> [CareRequest] {
         var chosen = requests.values.filter { r in
-            (state.map { r.state == $0 } ?? true) && (since.map { r.createdAt >= $0 } ?? true) && visible(r)
+            (state.map { r.state == $0 } ?? true) && (since.map { r.createdAt >= $0 } ?? true)
+                && (before.map { r.id.number < $0.number } ?? true) && visible(r)
         }
-        chosen.sort { $0.id < $1.id }
+        chosen.sort { $0.id > $1.id }
         return Array(chosen.prefix(limit))
     }
 
