@@ -74,6 +74,19 @@ SURNAMES = [
     "Lambert", "Dubois", "Moreau", "Girard", "Fontaine", "Le Sommer", "Mahéo", "Le Labourier",
 ]
 
+# Postcodes of the communes, and streets for the practices' addresses (the FHIR interface
+# shows them to the SAS platform: SPEC §3.6, §7.2).
+POSTCODES = {
+    "Vannes": "56000", "Saint-Avé": "56890", "Séné": "56860", "Sarzeau": "56370", "Theix-Noyalo": "56450",
+    "Questembert": "56230", "Ploeren": "56880", "Elven": "56250", "Plescop": "56890", "Grand-Champ": "56390",
+    "Arradon": "56610", "Surzur": "56450", "Baden": "56870", "Saint-Nolff": "56250", "Muzillac": "56190",
+    "Ambon": "56190", "Damgan": "56750",
+}
+STREETS = [
+    "rue de la Mairie", "place de l'Église", "rue du Port", "avenue de la Gare", "rue des Écoles",
+    "rue Thiers", "boulevard de la Paix", "rue du Général de Gaulle", "allée des Chênes", "rue de Vannes",
+]
+
 # Office hours, Europe/Paris, by ISO weekday (1 = Monday): (start hour, end hour).
 OFFICE_HOURS = {1: (8, 20), 2: (8, 20), 3: (8, 20), 4: (8, 20), 5: (8, 20), 6: (8, 12)}
 HORIZON = dt.timedelta(hours=48)
@@ -92,6 +105,11 @@ class Professional:
     weekly_cap: int | None = None
     home_radius_km: int | None = None
     tele: bool = False  # a GP who also offers teleconsultation
+    given: str = ""
+    family: str = ""
+    address: str = ""
+    city: str = ""
+    phone: str = ""
 
 
 def luhn_check_digit(payload: str) -> str:
@@ -158,7 +176,7 @@ def make_professionals(rng: random.Random) -> list[Professional]:
         spots = place(rng, territory, sum(by_prof.values()))
         for prof, n in by_prof.items():
             for _ in range(n):
-                _, lat, lon = spots.pop()
+                commune, lat, lon = spots.pop()
                 first, last = person()
                 pros.append(
                     Professional(
@@ -169,6 +187,11 @@ def make_professionals(rng: random.Random) -> list[Professional]:
                         lon=lon,
                         territory=territory,
                         home_radius_km=15 if prof == "nurse" else None,
+                        given=first,
+                        family=last,
+                        address=f"{rng.randint(1, 60)} {rng.choice(STREETS)}",
+                        city=commune,
+                        phone="+332970" + f"{rng.randint(0, 99999):05d}",
                     )
                 )
     # A few volunteers cap their SNP bookings at 20 a week (the SAS fee cap).
@@ -193,6 +216,10 @@ def pro_command(p: Professional) -> str:
     if p.weekly_cap is not None:
         parts.append(f"weekly_cap={p.weekly_cap}")
     parts.append(f"territory={p.territory}")
+    parts += [
+        f"given={quote(p.given)}", f"family={quote(p.family)}", f"address={quote(p.address)}",
+        f"city={quote(p.city)}", f"postcode={POSTCODES.get(p.city, '56000')}", f"phone={p.phone}",
+    ]
     return " ".join(parts)
 
 
