@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SNPStore
 
 /// An HTTP/1.1 client that sends the request line exactly as given (no URL normalisation:
@@ -16,21 +17,25 @@ public enum RawHTTPClient {
     }
 
     public static func get(
-        port: Int, _ target: String, headers: [String: String] = [:], method: String = "GET"
+        port: Int, _ target: String, headers: [String: String] = [:], method: String = "GET", tls: TLSConfiguration? = nil
     ) async throws -> Answer {
         var request = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (k, v) in headers { request += "\(k): \(v)\r\n" }
         request += "\r\n"
-        let raw = try await exchange(port: port, bytes: Array(request.utf8))
+        let raw = try await exchange(port: port, bytes: Array(request.utf8), tls: tls)
         return try parse(raw)
     }
 
     /// Sends `bytes` and returns all the server sends until it closes.
-    public static func exchange(port: Int, bytes: [UInt8]) async throws -> [UInt8] {
+    public static func exchange(port: Int, bytes: [UInt8], tls: TLSConfiguration? = nil) async throws -> [UInt8] {
+        let context = try tls.map { try NIOSSLContext(configuration: $0) }
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in

@@ -86,3 +86,49 @@ struct HTTPTests {
         await leader.stop()
     }
 }
+
+/// SPEC §7.1: HTTPS with mutual TLS; the certificate's CN must be in
+/// `SNPD_FHIR_CLIENT_NAMES` (when set) to call `/fhir`; `/health` needs nothing.
+@Suite("HTTPS with client certificates")
+struct HTTPSTests {
+    static func daemon(_ certs: TestCertificates, allowed: Set<String>) async throws -> (TestDaemon, Int) {
+        let db = try await TestPostgres.freshDatabase()
+        let d = try await TestDaemon.start(database: db) {
+            $0.http.httpsListen = ("127.0.0.1", 0)
+            $0.http.certificatePath = certs.serverCertificate
+            $0.http.keyPath = certs.serverKey
+            $0.http.clientCAPath = certs.caCertificate
+            $0.http.fhirClientNames = allowed
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while d.http.httpsPort == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(25)) }
+        return (d, try #require(d.http.httpsPort))
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func theCertificatesNameDecidesWhoSearches() async throws {
+        let certs = try TestCertificates.make()
+        defer { certs.remove() }
+        let client = try TLSTests.clientConfiguration(certs, certificate: certs.clientCertificate, key: certs.clientKey)
+        let target = "/fhir/Slot?start=ge2026-12-01T08:00:00Z&start=le2026-12-02T08:00:00Z&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|8\(rpps(1))"
+
+        let (allowed, port) = try await Self.daemon(certs, allowed: ["sas-platform"])
+        let ok = try await RawHTTPClient.get(port: port, target, tls: client)
+        #expect(ok.status == 200, "\(ok.body)")
+        #expect(try await RawHTTPClient.get(port: port, "/health", tls: client).status == 200)
+        // No client certificate: the handshake itself fails.
+        let anonymous = try TLSTests.clientConfiguration(certs)
+        #expect((try? await RawHTTPClient.get(port: port, "/health", tls: anonymous)) == nil)
+        // A certificate from elsewhere: refused at the handshake too.
+        let stranger = try TLSTests.clientConfiguration(
+            certs, certificate: certs.strangerCertificate, key: certs.strangerKey)
+        #expect((try? await RawHTTPClient.get(port: port, "/health", tls: stranger)) == nil)
+        await allowed.stop()
+
+        let (others, port2) = try await Self.daemon(certs, allowed: ["another-platform"])
+        let refused = try await RawHTTPClient.get(port: port2, target, tls: client)
+        #expect(refused.status == 403, "\(refused.body)")
+        #expect(refused.body.contains("sas-platform"))
+        await others.stop()
+    }
+}
