@@ -109,3 +109,40 @@ struct FHIRSearchTests {
         #expect(p.terminationStatus == 0, "fhir.resources refused it: \(message)")
     }
 }
+
+extension FHIRSearchTests {
+    /// INT_R04: with `SNPD_CPTS_FINESS`, slots are offered on behalf of the CPTS.
+    @Test(.timeLimit(.minutes(1)))
+    func theCPTSFormOffersTheSlotsOnBehalfOfTheCPTS() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let d = try await TestDaemon.start(database: db) {
+            $0.http.listen = ("127.0.0.1", 0)
+            $0.http.cptsFiness = "560012345"
+            $0.http.cptsName = "CPTS Pays de Vannes"
+            $0.http.bookingURL = "https://rdv.example.fr/snp/{rpps}"
+        }
+        let port = try await d.waitForHTTPPort()
+        let admin = try await d.admin()
+        try await admin.putPro(rpps(1), extra: Self.contact(1))
+        let slot = try await admin.expectOK(d.slotLine(pro: rpps(1), hours: 3))["slot"]!
+        let regulator = try await d.daemon.store.addToken(Principal(name: "samu56", role: .regulator))
+        let from = RFC3339.format(d.clock.now)
+        let to = RFC3339.format(d.clock.now.addingTimeInterval(24 * 3600))
+        let answer = try await RawHTTPClient.get(
+            port: port,
+            "/fhir/Slot?start=ge\(from)&start=le\(to)&schedule.actor:Practitioner.identifier=\(Self.system)|8\(rpps(1))&status=free&_include=Slot:schedule&_include:iterate=Schedule:actor&_include=Slot:service-type-reference&_include:iterate=HealthcareService:organization",
+            headers: ["Authorization": "Bearer \(regulator)"])
+        #expect(answer.status == 200, "\(answer.body)")
+        let entries = ((answer.json as? [String: Any])?["entry"] as? [[String: Any]] ?? []).compactMap { $0["resource"] as? [String: Any] }
+        let types = Set(entries.compactMap { $0["resourceType"] as? String })
+        #expect(types.isSuperset(of: ["Slot", "HealthcareService", "Organization"]), "\(types)")
+        let found = try #require(entries.first { $0["resourceType"] as? String == "Slot" })
+        #expect(found["id"] as? String == slot)
+        let security = ((found["meta"] as? [String: Any])?["security"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
+        #expect(security == ["CPTS"])
+        #expect(found["comment"] as? String == "https://rdv.example.fr/snp/\(rpps(1))")
+        #expect(answer.body.contains("1560012345"), "the CPTS's IDNST identifier")
+        try Self.validate(answer.body)
+        await d.stop()
+    }
+}
