@@ -132,3 +132,40 @@ struct HTTPSTests {
         await others.stop()
     }
 }
+
+/// SPEC §7 and issue 15: the HTTP side is bounded like the line side; hostile input gets a
+/// clear answer, never a crash or a hang.
+@Suite("HTTP: hostile input")
+struct HTTPHostileTests {
+    @Test(.timeLimit(.minutes(1)))
+    func oversizedGarbageAndSlowRequestsLeaveTheServerAnswering() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let d = try await TestDaemon.start(database: db) {
+            $0.http.listen = ("127.0.0.1", 0)
+            $0.http.idleTimeout = .seconds(1)
+        }
+        let port = try await d.waitForHTTPPort()
+        let regulator = try await d.daemon.store.addToken(Principal(name: "samu56", role: .regulator))
+        let auth = ["Authorization": "Bearer \(regulator)"]
+        // A header of 200 KB: refused (or the connection cut), never kept.
+        let big = try? await RawHTTPClient.get(port: port, "/health", headers: ["X-Big": String(repeating: "a", count: 200_000)])
+        #expect(big == nil || big!.status >= 400, "\(String(describing: big?.status))")
+        // A window of a year, a query of 100 KB of garbage, bytes that are not HTTP.
+        let year = try await RawHTTPClient.get(
+            port: port,
+            "/fhir/Slot?start=ge2026-01-01T00:00:00Z&start=le2027-01-01T00:00:00Z&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|8\(rpps(1))",
+            headers: auth)
+        #expect(year.status == 400, "\(year.body)")
+        let garbage = try? await RawHTTPClient.get(port: port, "/fhir/Slot?" + String(repeating: "%zz&=;", count: 15_000), headers: auth)
+        #expect(garbage == nil || garbage!.status == 400 || garbage!.status == 431 || garbage!.status == 414)
+        let notHTTP = try? await RawHTTPClient.exchange(port: port, bytes: Array("\u{0}\u{1}HELLO snpd\r\n\r\n".utf8))
+        #expect(notHTTP.map { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 4") || $0.isEmpty } ?? true)
+        // A client that opens a connection and says nothing is closed after the idle limit.
+        let silent = Task { try await RawHTTPClient.exchange(port: port, bytes: []) }
+        let closed = try await silent.value
+        #expect(closed.isEmpty, "closed without an answer")
+        // And the server still answers at once.
+        #expect(try await RawHTTPClient.get(port: port, "/health").status == 200)
+        await d.stop()
+    }
+}
