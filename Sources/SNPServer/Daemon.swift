@@ -148,11 +148,15 @@ public final class Daemon: Service, Sendable {
                     try await leadership.hold(prepare: { try await self.prepareDatabase() }) { acquiredSignal.yield($0) }
                 } catch let lost as LeadershipLost {
                     self.logger.critical("leadership lost: stopping at once", metadata: ["reason": "\(lost)"])
+                    await self.server.stopListening()
                     throw lost
                 }
             }
             group.addTask {
-                for await l in lost { throw l }
+                for await l in lost {
+                    await self.server.stopListening()
+                    throw l
+                }
             }
             // A standby neither loads nor listens until it leads.
             systemd.notify("STATUS=standby: waiting for the database's leadership lock")

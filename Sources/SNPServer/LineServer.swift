@@ -125,6 +125,8 @@ public final class LineServer: Sendable {
     private let nextID = Atomic<UInt64>(0)
     private let boundPort = Mutex<Int?>(nil)
     private let boundTLSPort = Mutex<Int?>(nil)
+    /// The listening channels, once bound (for `stopListening`).
+    private let listening = Mutex<[any Channel]>([])
 
     public init(
         settings: ListenerSettings, service: MatchingService, store: Store, events: EventHub, logger: Logger,
@@ -188,6 +190,7 @@ public final class LineServer: Sendable {
         // systemd readiness) then finds them all.
         boundPort.withLock { $0 = tcpPort }
         let all = listeners
+        listening.withLock { $0 = all.map(\.channel) }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 for listener in all { group.addTask { try await self.accept(on: listener) } }
@@ -196,6 +199,17 @@ public final class LineServer: Sendable {
         } onGracefulShutdown: {
             self.context.logger.notice("stopping: no new connections")
             for listener in all { listener.channel.close(promise: nil) }
+        }
+    }
+
+    /// Closes the listening sockets and waits until they are closed: no connection is
+    /// accepted after it returns. For a stop that is not graceful (the leadership lost):
+    /// the caller then cancels `run`, which ends every connection. (Cancelling `run` while
+    /// a listener still accepts would drop a connection accepted meanwhile without closing
+    /// it, which NIO treats as a programming error.)
+    public func stopListening() async {
+        for channel in listening.withLock({ $0 }) {
+            try? await channel.close()
         }
     }
 

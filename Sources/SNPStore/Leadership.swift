@@ -53,8 +53,12 @@ public final class Leadership: Sendable {
         var retriedAtOnce = false
         while !Task.isCancelled {
             do {
+                // A leader that lost its lock's connection tries again quickly, with a shorter
+                // limit: the pool may hand out a connection that does not answer yet.
+                let limit: Duration = currentEpoch == nil ? .seconds(5) : .seconds(2)
                 let outcome: Int64? = try await store.client.withConnection { conn in
-                    guard try await withTimeout(.seconds(5), { try await self.takeLock(conn) }) else {
+                    if conn.isClosed { throw LockSessionEnded() }
+                    guard try await withTimeout(limit, { try await self.takeLock(conn) }) else {
                         if let mine = self.currentEpoch {
                             throw LeadershipLost(
                                 description: "another session holds the leadership lock (we led under epoch \(mine))")
@@ -81,8 +85,7 @@ public final class Leadership: Sendable {
                             if conn.isClosed { throw LockSessionEnded() }
                         }
                         if Task.isCancelled { break }
-                        // Bounded: a query on a connection the server cut can wait a long time.
-                        try await withTimeout(.seconds(3)) { try await conn.query("SELECT 1", logger: self.logger) }
+                        try await self.probe(conn)
                     }
                     // A pooled connection outlives this lease: give the lock back explicitly.
                     _ = try? await withTimeout(.seconds(2)) {
@@ -111,12 +114,39 @@ public final class Leadership: Sendable {
                 }
             }
             retriedAtOnce = false
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: currentEpoch == nil ? .seconds(1) : .milliseconds(200))
         }
     }
 
     /// The lock's connection was closed under it.
     private struct LockSessionEnded: Error {}
+
+    /// `SELECT 1` on the lock's connection: given up after 3 s (a query on a connection the
+    /// server cut can wait a long time), or as soon as the connection closes, whichever
+    /// comes first. Not a task group, which would wait for a query that may not heed
+    /// cancellation (see `withTimeout`).
+    private func probe(_ conn: PostgresConnection) async throws {
+        let once = ResumeOnce<Void>()
+        let logger = self.logger
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            once.set(continuation)
+            let work = Task {
+                do {
+                    try await conn.query("SELECT 1", logger: logger)
+                    once.resume(.success(()))
+                } catch {
+                    once.resume(.failure(error))
+                }
+            }
+            conn.closeFuture.whenComplete { _ in
+                if once.resume(.failure(LockSessionEnded())) { work.cancel() }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(3))
+                if once.resume(.failure(TimedOut())) { work.cancel() }
+            }
+        }
+    }
 
     /// An error of `hold`'s `prepare`, carried out of the retry loop.
     private struct PreparationFailed: Error {

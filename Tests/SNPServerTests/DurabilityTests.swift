@@ -262,11 +262,19 @@ extension LeadershipTests {
                 try await conn.query(
                     "UPDATE leadership SET epoch = epoch + 1, holder = 'test standby' WHERE id = 1", logger: log)
                 let taken = ContinuousClock.now
-                let ended = try await d.waitUntilEnded(seconds: 10)
-                let elapsed = ContinuousClock.now - taken
-                #expect(ended, "the leader stops once another holds the lock")
+                // Serving stops when the listener refuses new connections.
+                var elapsed: Duration?
+                while elapsed == nil, ContinuousClock.now - taken < .seconds(10) {
+                    if let still = try? await LineClient.connect(port: port) {
+                        await still.close()
+                        try await Task.sleep(for: .milliseconds(20))
+                    } else {
+                        elapsed = ContinuousClock.now - taken
+                    }
+                }
+                #expect(try await d.waitUntilEnded(seconds: 10), "the leader's daemon stops once another holds the lock")
                 try await conn.query("SELECT pg_advisory_unlock(\(lockKey))", logger: log)
-                return elapsed
+                return try #require(elapsed, "the leader stops listening once another holds the lock")
             }
             while try await store.integer("SELECT count(*)::int FROM pg_locks l WHERE NOT l.granted AND \(lock)") == 0 {
                 try await Task.sleep(for: .milliseconds(20))
@@ -275,7 +283,7 @@ extension LeadershipTests {
             _ = try await store.integer("SELECT pg_terminate_backend(\(leader), 5000)::int")
             return try await standby
         }
-        print("leadership test: the leader stopped \(elapsed) after its lock was taken")
+        print("leadership test: the leader stopped listening \(elapsed) after its lock was taken")
         #expect(elapsed < .seconds(5))
         // Neither the open connection nor a new one gets an answer from stale memory.
         let read = try? await reg.send("REQ GET ref=K1")
