@@ -17,7 +17,7 @@ public enum FHIRTime {
         let local = seconds + Int64(offset)
         let days = floorDiv(local, 86_400)
         let rest = Int(local - days * 86_400)
-        let d = civil(days: Int(days))
+        let d = Civil.date(days: Int(days))
         var out: [UInt8] = []
         out.reserveCapacity(29)
         func put(_ value: Int, _ width: Int) {
@@ -74,10 +74,10 @@ public enum FHIRTime {
         guard b.count >= 10, let year = number(0, 4), b[4] == UInt8(ascii: "-"), let month = number(5, 2),
             b[7] == UInt8(ascii: "-"), let day = number(8, 2)
         else { throw fail("malformed date") }
-        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) else {
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= Civil.daysInMonth(year: year, month: month) else {
             throw fail("no such date")
         }
-        let dayNumber = days(year: year, month: month, day: day)
+        let dayNumber = Civil.days(year: year, month: month, day: day)
         if b.count == 10 {
             // A whole Paris day.
             let start = parisInstant(localSeconds: Int64(dayNumber) * 86_400)
@@ -143,38 +143,6 @@ public enum FHIRTime {
         case (true, _): return summer  // summer time, or the first occurrence in the overlap
         case (false, true): return winter
         case (false, false): return winter  // the spring gap: the offset before the change
-        }
-    }
-
-    // Proleptic Gregorian arithmetic (Howard Hinnant's algorithms), as SNPCore's `Civil`,
-    // which is internal to SNPCore.
-    static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
         }
     }
 
