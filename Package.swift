@@ -79,6 +79,7 @@ let package = Package(
             dependencies: [
                 "SNPCore", "SNPServer", "SNPStore", "SNPFHIR",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -36,6 +37,10 @@ public final class HTTPService: Service, Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let ports = Mutex<(http: Int?, https: Int?)>((nil, nil))
+    private let caps: (http: ConnectionCap, https: ConnectionCap)
+
+    /// HTTP connections open now, on both listeners.
+    public var openConnections: Int { caps.http.openConnections + caps.https.openConnections }
 
     /// The ports bound, once listening (the settings may ask for port 0).
     public var httpPort: Int? { ports.withLock { $0.http } }
@@ -46,6 +51,7 @@ public final class HTTPService: Service, Sendable {
         self.settings = daemon.settings.http
         self.registry = registry
         self.logger = logger
+        caps = (ConnectionCap(limit: settings.maxConnections), ConnectionCap(limit: settings.maxConnections))
     }
 
     public func run() async throws {
@@ -54,7 +60,7 @@ public final class HTTPService: Service, Sendable {
             if let (host, port) = settings.listen {
                 let app = Application(
                     router: makeRouter(tls: false),
-                    server: .http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))),
+                    server: .http1(configuration: http1Configuration(caps.http)),
                     configuration: .init(address: .hostname(host, port: port), serverName: nil),
                     onServerRunning: { channel in self.ports.withLock { $0.http = channel.localAddress?.port } },
                     logger: logger)
@@ -63,13 +69,18 @@ public final class HTTPService: Service, Sendable {
             if let (host, port) = settings.httpsListen {
                 let app = Application(
                     router: makeRouter(tls: true),
-                    server: try .tls(.http1(configuration: .init(idleTimeout: TimeAmount(settings.idleTimeout))), tlsConfiguration: tlsConfiguration()),
+                    server: try .tls(.http1(configuration: http1Configuration(caps.https)), tlsConfiguration: tlsConfiguration()),
                     configuration: .init(address: .hostname(host, port: port), serverName: nil),
                     onServerRunning: { channel in self.ports.withLock { $0.https = channel.localAddress?.port } },
                     logger: logger)
                 group.addTask { try await app.runService() }
             }
         }
+    }
+
+    /// HTTP/1.1 with the idle limit and the connection cap of the settings.
+    func http1Configuration(_ cap: ConnectionCap) -> HTTP1Channel.Configuration {
+        .init(additionalChannelHandlers: [cap.handler()], idleTimeout: TimeAmount(settings.idleTimeout))
     }
 
     /// TLS 1.2 at least; with a client CA, a client certificate signed by it is required.

@@ -44,6 +44,8 @@ public struct HTTPSettings: Sendable {
     public var cptsName: String?
     /// A connection idle this long is closed (`SNPD_HTTP_IDLE_TIMEOUT`, default 30 s).
     public var idleTimeout: Duration = .seconds(30)
+    /// At most this many HTTP connections at once, per listener (`SNPD_HTTP_MAX_CONNECTIONS`).
+    public var maxConnections = 1_024
 
     public init() {}
 

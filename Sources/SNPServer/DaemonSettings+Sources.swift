@@ -122,6 +122,9 @@ extension DaemonSettings {
             h.cptsFiness = finess
             h.cptsName = value("SNPD_CPTS_NAME") ?? "CPTS"
         }
+        if let v = value("SNPD_HTTP_MAX_CONNECTIONS") {
+            h.maxConnections = try int(v, "SNPD_HTTP_MAX_CONNECTIONS", 1...1_000_000)
+        }
         if let v = value("SNPD_HTTP_IDLE_TIMEOUT") { h.idleTimeout = .seconds(try seconds(v, "SNPD_HTTP_IDLE_TIMEOUT")) }
         return h
     }

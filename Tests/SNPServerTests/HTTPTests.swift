@@ -168,4 +168,23 @@ struct HTTPHostileTests {
         #expect(try await RawHTTPClient.get(port: port, "/health").status == 200)
         await d.stop()
     }
+
+    /// One connection more than `SNPD_HTTP_MAX_CONNECTIONS` is closed unread; once the
+    /// others go, a new one is served.
+    @Test(.timeLimit(.minutes(1)))
+    func connectionsBeyondTheCapAreClosed() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let d = try await TestDaemon.start(database: db) {
+            $0.http.listen = ("127.0.0.1", 0)
+            $0.http.maxConnections = 3
+        }
+        let port = try await d.waitForHTTPPort()
+        // Three silent connections hold every place (they send nothing: the idle limit is 30 s).
+        let holders = (0..<3).map { _ in Task { try await RawHTTPClient.exchange(port: port, bytes: []) } }
+        while d.http.openConnections < 3 { try await Task.sleep(for: .milliseconds(20)) }
+        let fourth = try? await RawHTTPClient.get(port: port, "/health")
+        #expect(fourth == nil || fourth!.status != 200, "the fourth connection is not served")
+        for h in holders { h.cancel() }
+        await d.stop()
+    }
 }
