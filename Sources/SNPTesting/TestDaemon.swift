@@ -45,7 +45,7 @@ public final class TestDaemon: Sendable {
         configure: (inout DaemonSettings) -> Void = { _ in }
     ) async throws -> TestDaemon {
         let instance = try launch(database: database, clock: clock, configure: configure)
-        guard try await instance.waitUntilListening(seconds: 10) else {
+        guard try await instance.waitUntilListening(seconds: 30) else {
             await instance.stop()
             throw SettingsError("the test daemon did not start listening")
         }

@@ -296,10 +296,11 @@ enum LineFuzzer {
                 required ? try a.requiredText(key, maxLength: max) : try a.text(key, maxLength: max)
             })
         else {
-            if let raw = a[key], !raw.isEmpty, raw.count <= max { violated("text \(key) refused", line) }
+            // Lengths in code points, as the reader and PostgreSQL's length() count them.
+            if let raw = a[key], !raw.isEmpty, raw.unicodeScalars.count <= max { violated("text \(key) refused", line) }
             return nil
         }
-        if v != a[key] || v.isEmpty || v.count > max { violated("text \(key) read as \(v)", line) }
+        if v != a[key] || v.isEmpty || v.unicodeScalars.count > max { violated("text \(key) read as \(v)", line) }
         return .text(v)
     }
 
