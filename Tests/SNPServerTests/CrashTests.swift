@@ -84,8 +84,14 @@ struct CrashTests {
                 for client in 0..<6 {
                     group.addTask { await Self.traffic(port: daemon.port, secret: daemon.adminSecret, client: client, round: round, ledger: ledger) }
                 }
-                // Let traffic run, then kill the daemon in the middle of it.
-                try await Task.sleep(for: .milliseconds(Int.random(in: 600...1500)))
+                // Let traffic run (at least ten acknowledged operations this round, however
+                // slow the machine), then kill the daemon in the middle of it.
+                let before = ledger.value.withLock { $0.acknowledged }
+                let deadline = ContinuousClock.now + .seconds(30)
+                while ledger.value.withLock({ $0.acknowledged }) < before + 10 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 100...900)))
                 daemon.kill9()
                 try await group.waitForAll()
             }
