@@ -126,6 +126,7 @@ import Testing
         #expect(
             changing == [
                 .proPut, .proOff, .slotAdd, .slotDel, .reqAdd, .reqConfirm, .reqDecline, .reqCancel, .reqOutcome,
+                .planAdd, .planDel,
             ])
         #expect(CommandTable.spec(.reqAdd).roles == [.admin, .regulator])
         #expect(CommandTable.spec(.stats).roles?.contains(.regulator) == false)

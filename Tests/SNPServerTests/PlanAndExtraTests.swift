@@ -165,8 +165,9 @@ struct PlanAndExtraTests {
         // The booking survives a restart with its kind.
         await d.stop()
         let again = try await TestDaemon.start(database: db, clock: clock)
-        let reg2 = try await again.client(role: .regulator, name: "samu56")
-        #expect(try await reg2.send("REQ GET ref=B")["kind"] == "extra")
+        let admin = try await again.admin()
+        #expect(try await admin.send("REQ GET ref=B")["kind"] == "extra")
+        #expect(try await Self.slots(admin, "pro=\(rpps(2))").first?["kind"] == "extra")
         await again.stop()
     }
 }

@@ -84,7 +84,7 @@ extension MatchingEngine {
 
     /// Publishes every plan occurrence whose start has come within the horizon.
     mutating func publishDuePlans(now: Date) {
-        let horizon = now.epochSeconds + Int64(policy.horizonSeconds)
+        // `planDues` holds each plan's next start minus the horizon: due once `now` reaches it.
         while let due = planDues.next, due.at <= now.epochSeconds {
             _ = planDues.pop()
             guard planDue[due.id] == due.at else { continue }
