@@ -95,6 +95,11 @@ struct PlanAndExtraTests {
         }
         #expect(try await c.send("PLAN LIST")["count"] == "0")
         #expect(try await Self.slots(c).isEmpty)
+        // HELP lists the new commands, from the table.
+        let help = try await c.send("HELP").lines
+        for words in ["PLAN ADD", "PLAN LIST", "PLAN DEL"] {
+            #expect(help.contains { $0.hasPrefix("cmd name=\"\(words)\"") }, "\(words)")
+        }
         // A pro plans for itself without pro=; another pro's plan is out of its sight.
         try await pro.expectOK("PLAN ADD days=tue from=14:00 to=15:00")
         let other = try await c.expectOK("PLAN ADD pro=\(rpps(2)) days=tue from=14:00 to=15:00")["plan"]!
