@@ -18,7 +18,7 @@ CREATE TABLE plans (
     pro         text NOT NULL REFERENCES professionals (rpps),
     days        text NOT NULL CHECK (days ~ '^(mon|tue|wed|thu|fri|sat|sun)(,(mon|tue|wed|thu|fri|sat|sun))*$'),
     from_min    integer NOT NULL CHECK (from_min BETWEEN 0 AND 1439),
-    to_min      integer NOT NULL CHECK (to_min BETWEEN 1 AND 1439),
+    to_min      integer NOT NULL CHECK (to_min BETWEEN 1 AND 1440),
     length_s    integer CHECK (length_s > 0),
     mode        text NOT NULL CHECK (mode IN ('office', 'home', 'tele')),
     capacity    integer NOT NULL CHECK (capacity BETWEEN 1 AND 100),

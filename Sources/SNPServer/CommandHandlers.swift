@@ -202,7 +202,7 @@ enum CommandHandlers {
             throw .badRequest("days must be a comma-separated list of mon,tue,wed,thu,fri,sat,sun; got \"\(daysText.prefix(40))\"")
         }
         let from = try clockTime(a, "from")
-        let to = try clockTime(a, "to")
+        let to = try clockTime(a, "to", endOfDay: true)
         var until: Int?
         if let text = try a.text("until", maxLength: 10) {
             guard let day = ParisTime.dayNumber(parsing: text) else {
@@ -223,9 +223,9 @@ enum CommandHandlers {
     }
 
     /// A Paris time of day, `HH:MM`.
-    static func clockTime(_ a: Arguments, _ key: String) throws(SNPError) -> Int {
+    static func clockTime(_ a: Arguments, _ key: String, endOfDay: Bool = false) throws(SNPError) -> Int {
         let text = try a.requiredText(key, maxLength: 5)
-        guard let minutes = Plan.minutes(parsing: text) else {
+        guard let minutes = Plan.minutes(parsing: text, endOfDay: endOfDay) else {
             throw .badRequest("\(key) must be a time of day HH:MM (Europe/Paris), got \"\(text.prefix(40))\"")
         }
         return minutes

@@ -135,7 +135,7 @@ import Testing
             Self.plan(pro, length: 0),
             Self.plan(pro, length: 90),
             Self.plan(pro, from: "06:00", to: "19:00", kind: .extra),
-            Self.plan(pro, length: 1800, kind: .extra),
+            Self.plan(pro, length: 0, kind: .extra),
         ]
         for draft in bad {
             #expect(code { () throws(SNPError) in _ = try e.addPlan(draft, now: Fixture.now) } == "BAD_REQUEST")
@@ -212,6 +212,7 @@ import Testing
         #expect(Weekdays(parsing: "") == nil)
         #expect(Plan.minutes(parsing: "08:30") == 510)
         #expect(Plan.minutes(parsing: "24:00") == nil)
+        #expect(Plan.minutes(parsing: "24:00", endOfDay: true) == 1440)
         #expect(Plan.minutes(parsing: "8:30") == nil)
         #expect(ParisTime.instant(day: ParisTime.dayNumber(parsing: "2026-03-29")!, minute: 150) == nil)
     }

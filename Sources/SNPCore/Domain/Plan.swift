@@ -152,8 +152,10 @@ public struct Plan: Sendable, Equatable {
     /// `HH:MM` of minutes after midnight.
     public static func clock(_ minutes: Int) -> String { String(format: "%02d:%02d", minutes / 60, minutes % 60) }
 
-    /// Parses `HH:MM` (00:00 to 23:59) into minutes after midnight.
-    public static func minutes(parsing text: String) -> Int? {
+    /// Parses `HH:MM` (00:00 to 23:59, and 24:00 with `endOfDay`, the midnight that ends
+    /// the day) into minutes after midnight.
+    public static func minutes(parsing text: String, endOfDay: Bool = false) -> Int? {
+        if endOfDay, text == "24:00" { return 1440 }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2,
             parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),

@@ -20,18 +20,16 @@ extension MatchingEngine {
         guard pro.active else { throw .conflict("professional \(d.pro) is not active") }
         guard d.from < d.to else { throw .badRequest("from \(Plan.clock(d.from)) must be before to \(Plan.clock(d.to))") }
         let span = (d.to - d.from) * 60
-        switch d.kind {
-        case .regular:
-            if let length = d.lengthSeconds {
-                guard length > 0, length % 60 == 0 else { throw .badRequest("length must be a positive number of minutes") }
-                guard length <= span else {
-                    throw .badRequest(
-                        "length \(DurationText.format(seconds: length)) is longer than the span \(Plan.clock(d.from))–\(Plan.clock(d.to))")
-                }
+        if let length = d.lengthSeconds {
+            guard length > 0, length % 60 == 0 else { throw .badRequest("length must be a positive number of minutes") }
+            guard length <= span else {
+                throw .badRequest(
+                    "length \(DurationText.format(seconds: length)) is longer than the span \(Plan.clock(d.from))–\(Plan.clock(d.to))")
             }
-        case .extra:
-            guard d.lengthSeconds == nil else { throw .badRequest("length= is for regular slots; extra capacity is one window a day") }
-            guard span <= Self.maxExtraWindowSeconds else { throw .badRequest("an extra-capacity window lasts 12 hours at most") }
+        }
+        // Extra capacity is one window a day: a `length` (checked as above) does not cut it.
+        if d.kind == .extra, span > Self.maxExtraWindowSeconds {
+            throw .badRequest("an extra-capacity window lasts 12 hours at most")
         }
         guard (1...100).contains(d.capacity) else { throw .badRequest("capacity must be between 1 and 100") }
         let today = ParisTime.dayNumber(at: now.epochSeconds)
