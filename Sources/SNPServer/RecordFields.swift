@@ -121,6 +121,7 @@ enum RecordFields {
             f.add("slot", a.slot.description)
             f.add("pro", a.pro.value)
             f.add("start", time: a.start)
+            if a.kind == .extra { f.add("kind", a.kind.rawValue) }
         }
         if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
         f.add("reason", r.reason)

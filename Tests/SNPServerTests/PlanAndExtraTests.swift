@@ -115,6 +115,27 @@ struct PlanAndExtraTests {
         await d.stop()
     }
 
+    /// Paris times of day across both daylight-saving changes of 2027 (28 March, 31 October).
+    @Test func planKeepsParisTimesAcrossDaylightSavingChanges() async throws {
+        for (now, expected) in [
+            // Friday 26 March 12:00 Paris: Saturday in winter, Sunday (the change) in summer.
+            (1_806_058_800, ["2027-03-27T07:00:00Z", "2027-03-27T23:30:00Z", "2027-03-28T06:00:00Z"]),
+            // Friday 29 October 12:00 Paris: Saturday in summer, Sunday (the change) in winter.
+            (1_824_804_000, ["2027-10-30T06:00:00Z", "2027-10-30T22:30:00Z", "2027-10-31T07:00:00Z"]),
+        ] {
+            let db = try await TestPostgres.freshDatabase()
+            let d = try await TestDaemon.start(database: db, clock: TestClock(Date(epochSeconds: Int64(now))))
+            let c = try await d.admin()
+            try await c.putPro(rpps(1))
+            try await c.expectOK("PLAN ADD pro=\(rpps(1)) days=sat,sun from=08:00 to=08:30 until=2027-12-31")
+            // 00:30 on Sunday and Monday: a time near midnight keeps its Paris day too.
+            try await c.expectOK("PLAN ADD pro=\(rpps(1)) days=sun,mon from=00:30 to=01:00 until=2027-12-31")
+            let starts = try await Self.slots(c).map { $0["start"]! }
+            #expect(Array(starts.prefix(3)) == expected, "\(starts)")
+            await d.stop()
+        }
+    }
+
     @Test func restartPublishesWhatFellDueOnce() async throws {
         let db = try await TestPostgres.freshDatabase()
         let clock = TestClock(Self.monday)
