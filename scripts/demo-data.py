@@ -4,7 +4,7 @@
 A CPTS around Vannes (Morbihan, 56), plus a few professionals of a neighbouring
 CPTS-ARC-SUD: 40 professionals (GPs, kinés, nurses) placed in real communes weighted by
 population, and their volunteer slots over the next 48 hours in office hours
-(Europe/Paris). Professionals and their RPPS numbers are deterministic for a given
+(Europe/Paris), plus a few weekly plans (SPEC §3.10) and two GPs with extra capacity. Professionals and their RPPS numbers are deterministic for a given
 --seed; slot times follow the clock.
 
     scripts/demo-data.py --host 127.0.0.1 --port 7441 --token TOKEN [--seed 7]
@@ -300,6 +300,27 @@ def make_slots(rng: random.Random, pros: list[Professional], now: dt.datetime) -
     return commands
 
 
+def make_plans(pros: list[Professional]) -> list[str]:
+    """A few weekly plans (SPEC §3.10), so that a newcomer sees them at work: three kinés of
+    Grand Amiens style plannings (two afternoons a week in 30-minute slots), one nurse
+    with a morning round of home visits, and two GPs who take patients beyond their slots
+    (extra capacity, "surnuméraire") on weekdays. Times are Paris times; the daemon
+    publishes the slots as they come within the horizon, skipping any that would overlap
+    a slot above (counted, never an error)."""
+    commands = []
+    kines = [p for p in pros if p.prof == "kine"][:3]
+    for i, p in enumerate(kines):
+        days = ["tue,thu", "mon,wed", "wed,fri"][i]
+        commands.append(f"PLAN ADD pro={p.rpps} days={days} from=17:00 to=19:00 length=30m")
+    nurses = [p for p in pros if p.prof == "nurse"][:1]
+    for p in nurses:
+        commands.append(f"PLAN ADD pro={p.rpps} days=mon,tue,wed,thu,fri from=07:00 to=08:00 length=20m mode=home")
+    gps = [p for p in pros if p.prof == "gp"][:2]
+    for p in gps:
+        commands.append(f"PLAN ADD pro={p.rpps} days=mon,tue,wed,thu,fri from=08:00 to=19:00 kind=extra capacity=2")
+    return commands
+
+
 def is_ok(reply: str) -> bool:
     return reply == "OK" or reply.startswith("OK ")
 
@@ -376,12 +397,13 @@ def main() -> None:
     # Slot times come from their own generator, so that the professionals of a seed do
     # not depend on the time of day.
     slots = make_slots(random.Random(args.seed * 1000003 + 1), pros, now)
-    commands = [pro_command(p) for p in pros] + slots
+    plans = make_plans(pros)
+    commands = [pro_command(p) for p in pros] + slots + plans
 
     if args.dry_run:
         for command in commands:
             print(command)
-        print(f"would load {len(pros)} professionals, {len(slots)} slots", file=sys.stderr)
+        print(f"would load {len(pros)} professionals, {len(slots)} slots, {len(plans)} plans", file=sys.stderr)
         return
 
     if not args.token:
@@ -390,8 +412,10 @@ def main() -> None:
     for command, reply in errors:
         print(f"{reply}\n  <- {command}", file=sys.stderr)
     failed_pros = sum(1 for c, _ in errors if c.startswith("PRO "))
-    failed_slots = len(errors) - failed_pros
-    print(f"loaded {len(pros) - failed_pros} professionals, {len(slots) - failed_slots} slots")
+    failed_plans = sum(1 for c, _ in errors if c.startswith("PLAN "))
+    failed_slots = len(errors) - failed_pros - failed_plans
+    print(f"loaded {len(pros) - failed_pros} professionals, {len(slots) - failed_slots} slots, "
+          f"{len(plans) - failed_plans} plans (2 GPs with extra capacity)")
     if errors:
         print(f"{len(errors)} command(s) failed", file=sys.stderr)
         sys.exit(1)

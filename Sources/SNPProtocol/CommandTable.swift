@@ -5,6 +5,7 @@ public enum CommandName: String, CaseIterable, Sendable {
     case hello, auth, ping, help, quit
     case proPut, proGet, proList, proOff
     case slotAdd, slotDel, slotList, slotFind
+    case planAdd, planList, planDel
     case reqAdd, reqConfirm, reqDecline, reqCancel, reqOutcome, reqGet, reqList
     case watch, stats
 }
@@ -67,8 +68,9 @@ public enum CommandTable {
         row(.proOff, "PRO", "OFF", positionals: ["rpps"], required: 1, roles: staff, changes: true,
             "deactivate a professional and withdraw their slots"),
 
-        row(.slotAdd, "SLOT", "ADD", keys: ["start", "end"], optional: ["pro", "mode", "capacity", "ref"],
-            roles: staff.union([.pro]), changes: true, "publish a slot (pro= is implied for a pro token)"),
+        row(.slotAdd, "SLOT", "ADD", keys: ["start", "end"], optional: ["pro", "mode", "capacity", "ref", "kind"],
+            roles: staff.union([.pro]), changes: true,
+            "publish a slot, or with kind=extra a window of extra capacity (pro= is implied for a pro token)"),
         row(.slotDel, "SLOT", "DEL", positionals: ["id"], required: 1, roles: staff.union([.pro]), changes: true,
             "withdraw a slot; its bookings go back to matching"),
         row(.slotList, "SLOT", "LIST", optional: ["pro", "from", "to", "state", "limit"],
@@ -76,6 +78,14 @@ public enum CommandTable {
         row(.slotFind, "SLOT", "FIND", keys: ["prof", "lat", "lon"],
             optional: ["mode", "within", "radius_km", "limit", "prio"], roles: staff.union([.regulator]),
             "the eligible slots a request would get, best first; books nothing"),
+
+        row(.planAdd, "PLAN", "ADD", keys: ["days", "from", "to"],
+            optional: ["pro", "length", "mode", "capacity", "kind", "until"], roles: staff.union([.pro]), changes: true,
+            "a weekly plan (Paris times), its slots published as they come within the horizon"),
+        row(.planList, "PLAN", "LIST", optional: ["pro"], roles: staff.union([.pro]), "list running plans"),
+        row(.planDel, "PLAN", "DEL", positionals: ["id"], required: 1, optional: ["withdraw"],
+            roles: staff.union([.pro]), changes: true,
+            "stop a plan; withdraw=1 also withdraws its future slots that hold nothing"),
 
         row(.reqAdd, "REQ", "ADD", keys: ["ref", "prof", "lat", "lon"],
             optional: ["prio", "mode", "within", "radius_km", "hold", "slot"], roles: [.admin, .regulator],

@@ -13,10 +13,12 @@ public struct RequestFact: Sendable, Equatable {
     public var slotStart: Date?
     public var slotMode: SlotMode?
     public var distanceKm: Double?
+    /// Its (last) appointment is on extra capacity (surnuméraire, §3.7).
+    public var extra: Bool
 
     public init(
         territory: String, profession: String, state: RequestState, createdAt: Date, bookedAt: Date? = nil,
-        slotStart: Date? = nil, slotMode: SlotMode? = nil, distanceKm: Double? = nil
+        slotStart: Date? = nil, slotMode: SlotMode? = nil, distanceKm: Double? = nil, extra: Bool = false
     ) {
         self.territory = territory
         self.profession = profession
@@ -26,6 +28,7 @@ public struct RequestFact: Sendable, Equatable {
         self.slotStart = slotStart
         self.slotMode = slotMode
         self.distanceKm = distanceKm
+        self.extra = extra
     }
 }
 
@@ -72,14 +75,42 @@ public struct Indicators: Codable, Sendable, Equatable {
     public var honored = 0
     public var noshow = 0
     public var noshow_rate = 0.0
+    /// Bookings on extra capacity, counted in `booked` too.
+    public var booked_extra = 0
 
     public init() {}
+
+    /// Reads a stored run; a figure missing from an older run (`booked_extra` before
+    /// sql/013) is 0, so that the 30-day history still reads it.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func v<T: Decodable>(_ key: CodingKeys, _ absent: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? absent }
+        requests = try v(.requests, 0)
+        cancelled_by_regulator = try v(.cancelled_by_regulator, 0)
+        booked = try v(.booked, 0)
+        match_rate = try v(.match_rate, 0.0)
+        within_48h = try v(.within_48h, 0)
+        rate_48h = try v(.rate_48h, 0.0)
+        expired = try v(.expired, 0)
+        delay_h_median = try v(.delay_h_median, 0.0)
+        delay_h_p90 = try v(.delay_h_p90, 0.0)
+        time_to_match_s_median = try v(.time_to_match_s_median, 0.0)
+        distance_km_median = try v(.distance_km_median, 0.0)
+        slots_published = try v(.slots_published, 0)
+        slot_hours = try v(.slot_hours, 0.0)
+        slot_utilisation = try v(.slot_utilisation, 0.0)
+        active_pros = try v(.active_pros, 0)
+        honored = try v(.honored, 0)
+        noshow = try v(.noshow, 0)
+        noshow_rate = try v(.noshow_rate, 0.0)
+        booked_extra = try v(.booked_extra, 0)
+    }
 
     /// The order of columns in CSV and tables.
     public static let names = [
         "requests", "cancelled_by_regulator", "booked", "match_rate", "within_48h", "rate_48h", "expired",
         "delay_h_median", "delay_h_p90", "time_to_match_s_median", "distance_km_median", "slots_published",
-        "slot_hours", "slot_utilisation", "active_pros", "honored", "noshow", "noshow_rate",
+        "slot_hours", "slot_utilisation", "active_pros", "honored", "noshow", "noshow_rate", "booked_extra",
     ]
 
     /// Values in `names` order; integers stay integers.
@@ -88,13 +119,13 @@ public struct Indicators: Codable, Sendable, Equatable {
             Double(requests), Double(cancelled_by_regulator), Double(booked), match_rate, Double(within_48h), rate_48h,
             Double(expired), delay_h_median, delay_h_p90, time_to_match_s_median, distance_km_median,
             Double(slots_published), slot_hours, slot_utilisation, Double(active_pros), Double(honored), Double(noshow),
-            noshow_rate,
+            noshow_rate, Double(booked_extra),
         ]
     }
 
     public static let integerNames: Set<String> = [
         "requests", "cancelled_by_regulator", "booked", "within_48h", "expired", "slots_published", "active_pros",
-        "honored", "noshow",
+        "honored", "noshow", "booked_extra",
     ]
 
     /// Computes every indicator from the requests created and the slots starting in the period.
@@ -107,6 +138,7 @@ public struct Indicators: Codable, Sendable, Equatable {
         i.cancelled_by_regulator = requests.filter { $0.state == .cancelled && $0.bookedAt == nil }.count
         let booked = requests.filter { $0.bookedAt != nil }
         i.booked = booked.count
+        i.booked_extra = booked.filter(\.extra).count
         let denominator = Double(i.requests - i.cancelled_by_regulator)
         let delays = booked.compactMap { r in r.slotStart.map { $0.timeIntervalSince(r.createdAt) / 3600 } }
         i.within_48h = delays.filter { $0 <= 48 }.count

@@ -50,19 +50,20 @@ public struct ReportBuilder: Sendable {
         let rows = try await store.client.query(
             """
             SELECT r.profession, r.state, r.created_at, r.booked_at, r.slot_start, r.slot_mode, r.distance_km,
-                   COALESCE(r.territory, \(unescaped: ReportBuilder.nearestTerritory), 'none')
+                   COALESCE(r.territory, \(unescaped: ReportBuilder.nearestTerritory), 'none'),
+                   COALESCE((SELECT s.kind = 'extra' FROM slots s WHERE s.id = r.slot_id), false)
             FROM requests r
             WHERE r.created_at >= \(period.start) AND r.created_at < \(period.end)
             """)
         var out: [RequestFact] = []
-        for try await (prof, state, created, booked, start, mode, km, territory) in rows.decode(
-            (String, String, Date, Date?, Date?, String?, Double?, String).self)
+        for try await (prof, state, created, booked, start, mode, km, territory, extra) in rows.decode(
+            (String, String, Date, Date?, Date?, String?, Double?, String, Bool).self)
         {
             guard let s = RequestState(rawValue: state) else { continue }
             out.append(
                 RequestFact(
                     territory: territory, profession: prof, state: s, createdAt: created, bookedAt: booked,
-                    slotStart: start, slotMode: mode.flatMap(SlotMode.init(rawValue:)), distanceKm: km))
+                    slotStart: start, slotMode: mode.flatMap(SlotMode.init(rawValue:)), distanceKm: km, extra: extra))
         }
         return out
     }
@@ -74,7 +75,8 @@ public struct ReportBuilder: Sendable {
                    (SELECT count(*) FROM requests r
                     WHERE r.slot_id = s.id AND r.state IN ('booked', 'honored', 'noshow'))::int
             FROM slots s JOIN professionals p ON p.rpps = s.pro
-            WHERE s.withdrawn_at IS NULL AND s.starts_at >= \(period.start) AND s.starts_at < \(period.end)
+            WHERE s.withdrawn_at IS NULL AND s.kind = 'regular'
+                AND s.starts_at >= \(period.start) AND s.starts_at < \(period.end)
             """)
         var out: [SlotFact] = []
         for try await (t, prof, pro, start, end, cap, booked) in rows.decode((String, String, String, Date, Date, Int, Int).self) {

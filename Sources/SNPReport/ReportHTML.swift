@@ -153,11 +153,11 @@ enum ReportHTML {
     // MARK: Tables
 
     static func scopeTable(_ scopes: [ScopeFigures]) -> String {
-        var s = "<table><tr><th>territoire</th><th>profession</th><th>demandes</th><th>rendez-vous</th><th>rate_48h</th><th>expirées</th><th>délai médian</th><th>délai p90</th><th>créneaux</th><th>utilisation</th><th>pros actifs</th><th>non honorés</th></tr>"
-        if scopes.isEmpty { s += "<tr><td colspan=\"12\">aucune donnée</td></tr>" }
+        var s = "<table><tr><th>territoire</th><th>profession</th><th>demandes</th><th>rendez-vous</th><th>dont surnuméraires</th><th>rate_48h</th><th>expirées</th><th>délai médian</th><th>délai p90</th><th>créneaux</th><th>utilisation</th><th>pros actifs</th><th>non honorés</th></tr>"
+        if scopes.isEmpty { s += "<tr><td colspan=\"13\">aucune donnée</td></tr>" }
         for sc in scopes {
             let i = sc.indicators
-            s += "<tr><td>\(esc(sc.territory == Report.all ? "tous" : sc.territory))</td><td>\(esc(professionLabel(sc.profession)))</td><td>\(i.requests)</td><td>\(i.booked)</td><td>\(pct(i.rate_48h))</td><td>\(i.expired)</td><td>\(hours(i.delay_h_median))</td><td>\(hours(i.delay_h_p90))</td><td>\(i.slots_published)</td><td>\(pct(i.slot_utilisation))</td><td>\(i.active_pros)</td><td>\(pct(i.noshow_rate))</td></tr>"
+            s += "<tr><td>\(esc(sc.territory == Report.all ? "tous" : sc.territory))</td><td>\(esc(professionLabel(sc.profession)))</td><td>\(i.requests)</td><td>\(i.booked)</td><td>\(i.booked_extra)</td><td>\(pct(i.rate_48h))</td><td>\(i.expired)</td><td>\(hours(i.delay_h_median))</td><td>\(hours(i.delay_h_p90))</td><td>\(i.slots_published)</td><td>\(pct(i.slot_utilisation))</td><td>\(i.active_pros)</td><td>\(pct(i.noshow_rate))</td></tr>"
         }
         return s + "</table>"
     }

@@ -24,7 +24,7 @@ enum CommandHandlers {
     /// The commands that only read the engine.
     static let reads: [CommandName: ReadHandler] = [
         .proGet: proGet, .proList: proList, .slotList: slotList, .slotFind: slotFind,
-        .reqGet: reqGet, .reqList: reqList, .stats: stats,
+        .reqGet: reqGet, .reqList: reqList, .stats: stats, .planList: planList,
     ]
 
     /// The reads whose work and reply are bounded by constants, which may be answered on
@@ -38,7 +38,7 @@ enum CommandHandlers {
     static let table: [CommandName: CommandHandler] = [
         .proPut: proPut, .proOff: proOff, .slotAdd: slotAdd, .slotDel: slotDel,
         .reqAdd: reqAdd, .reqConfirm: reqConfirm, .reqDecline: reqDecline, .reqCancel: reqCancel,
-        .reqOutcome: reqOutcome,
+        .reqOutcome: reqOutcome, .planAdd: planAdd, .planDel: planDel,
     ].merging(reads.mapValues(asCommand)) { change, _ in change }
 
     private static func asCommand(_ read: @escaping ReadHandler) -> CommandHandler {
@@ -147,7 +147,7 @@ enum CommandHandlers {
             pro: pro, start: try a.requiredTime("start"), end: try a.requiredTime("end"),
             mode: try a.choice("mode", SlotMode.self) ?? .office,
             capacity: try a.int("capacity", in: 1...100) ?? 1,
-            ref: try a.text("ref", maxLength: TextLimit.ref))
+            ref: try a.text("ref", maxLength: TextLimit.ref), kind: try a.choice("kind", SlotKind.self) ?? .regular)
         let (slot, booked) = try e.addSlot(draft, now: c.now)
         var f = Fields([("slot", slot.id.description)])
         if !booked.isEmpty { f.add("booked", booked.map(\.description).joined(separator: ",")) }
@@ -180,7 +180,7 @@ enum CommandHandlers {
             location: try a.location(), radiusKm: try a.double("radius_km", in: 0.1...e.policy.maxRadiusKm),
             priority: try a.int("prio", in: 1...3) ?? 2,
             deadline: c.now.addingTimeInterval(TimeInterval(within)))
-        let found = e.candidates(for: need, now: c.now, limit: try a.int("limit", in: 1...100) ?? 10)
+        let found = e.matchCandidates(for: need, now: c.now, limit: try a.int("limit", in: 1...100) ?? 10)
         return ReplyFormat.list(
             kind: "slot",
             found.map { cand in
@@ -189,6 +189,61 @@ enum CommandHandlers {
                 f.add("cost", number: cand.cost, decimals: 3)
                 return f
             })
+    }
+
+    // MARK: Plans
+
+    static func planAdd(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let a = c.args
+        guard let pro = try a.rpps("pro") ?? c.principal.pro else { throw .badRequest("missing pro=<rpps>") }
+        try checkOwnPro(pro, c)
+        let daysText = try a.requiredText("days", maxLength: 100)
+        guard let days = Weekdays(parsing: daysText) else {
+            throw .badRequest("days must be a comma-separated list of mon,tue,wed,thu,fri,sat,sun; got \"\(daysText.prefix(40))\"")
+        }
+        let from = try clockTime(a, "from")
+        let to = try clockTime(a, "to", endOfDay: true)
+        var until: Int?
+        if let text = try a.text("until", maxLength: 10) {
+            guard let day = ParisTime.dayNumber(parsing: text) else {
+                throw .badRequest("until must be a date YYYY-MM-DD, got \"\(text.prefix(40))\"")
+            }
+            until = day
+        }
+        let draft = PlanDraft(
+            pro: pro, days: days, from: from, to: to, lengthSeconds: try a.seconds("length"),
+            mode: try a.choice("mode", SlotMode.self) ?? .office, capacity: try a.int("capacity", in: 1...100) ?? 1,
+            kind: try a.choice("kind", SlotKind.self) ?? .regular, until: until)
+        let outcome = try e.addPlan(draft, now: c.now)
+        return ReplyFormat.ok(
+            Fields([
+                ("plan", outcome.plan.id.description), ("published", String(outcome.published)),
+                ("skipped", String(outcome.skipped)),
+            ]))
+    }
+
+    /// A Paris time of day, `HH:MM`.
+    static func clockTime(_ a: Arguments, _ key: String, endOfDay: Bool = false) throws(SNPError) -> Int {
+        let text = try a.requiredText(key, maxLength: 5)
+        guard let minutes = Plan.minutes(parsing: text, endOfDay: endOfDay) else {
+            throw .badRequest("\(key) must be a time of day HH:MM (Europe/Paris), got \"\(text.prefix(40))\"")
+        }
+        return minutes
+    }
+
+    static func planList(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let pro = try c.args.rpps("pro") ?? (c.principal.role == .pro ? c.principal.pro : nil)
+        if let pro { try checkOwnPro(pro, c) }
+        return ReplyFormat.list(kind: "plan", e.listPlans(pro: pro).map(RecordFields.plan))
+    }
+
+    static func planDel(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
+        let id = try c.args.id(prefix: "p", what: "plan")!
+        let withdraw = try c.args.int("withdraw", in: 0...1) ?? 0
+        guard let plan = e.plan(id) else { throw .notFound("no plan \(id)") }
+        try checkOwnPro(plan.pro, c)
+        let (_, withdrawn) = try e.deletePlan(id, withdraw: withdraw == 1, now: c.now)
+        return ReplyFormat.ok(Fields([("plan", id.description), ("state", "stopped"), ("withdrawn", String(withdrawn.count))]))
     }
 
     static func withinSeconds(_ a: Arguments, _ policy: MatchingPolicy) throws(SNPError) -> Int {

@@ -85,12 +85,12 @@ public actor MatchingService {
     /// Rebuilds the engine from the database, then applies what fell due meanwhile
     /// (holds and deadlines that lapsed while the daemon was down).
     public func load() async throws {
-        let (pros, slots, requests) = try await store.loadAll()
+        let (pros, slots, requests, plans) = try await store.loadAll()
         let policy = cell.read { engine, _ in engine.policy }
-        let numbers = cell.read { engine, _ in (engine.lastSlotNumber, engine.lastRequestNumber) }
+        let numbers = cell.read { engine, _ in (engine.lastSlotNumber, engine.lastRequestNumber, engine.lastPlanNumber) }
         var fresh = MatchingEngine(policy: policy)
-        fresh.restore(professionals: pros, slots: slots, requests: requests)
-        fresh.keepNumbering(after: numbers.0, request: numbers.1)
+        fresh.restore(professionals: pros, slots: slots, requests: requests, plans: plans)
+        fresh.keepNumbering(after: numbers.0, request: numbers.1, plan: numbers.2)
         let (open, queued) = (fresh.openSlotCount, fresh.queuedCount)
         cell.write { engine, _ in engine = fresh }
         logger.info(

@@ -36,6 +36,26 @@ enum RecordFields {
         f.add("mode", s.mode.rawValue)
         f.add("capacity", integer: s.capacity)
         f.add("booked", integer: taken)
+        f.add("kind", s.kind.rawValue)
+        return f
+    }
+
+    /// `PLAN LIST`: `plan id=… pro=… days=… from=… to=… length=… mode=… capacity=… kind=… until=… published=… skipped=…`.
+    static func plan(_ p: Plan) -> Fields {
+        let d = p.draft
+        var f = Fields()
+        f.add("id", p.id.description)
+        f.add("pro", d.pro.value)
+        f.add("days", d.days.description)
+        f.add("from", Plan.clock(d.from))
+        f.add("to", Plan.clock(d.to))
+        f.add("length", d.kind == .extra ? "none" : DurationText.format(seconds: d.lengthSeconds ?? (d.to - d.from) * 60))
+        f.add("mode", d.mode.rawValue)
+        f.add("capacity", integer: d.capacity)
+        f.add("kind", d.kind.rawValue)
+        f.add("until", d.until.map(ParisTime.dayString) ?? "none")
+        f.add("published", integer: p.published)
+        f.add("skipped", integer: p.skipped)
         return f
     }
 
@@ -49,6 +69,7 @@ enum RecordFields {
         f.add("mode", a.mode.rawValue)
         f.add("dist_km", number: a.distanceKm)
         f.add("cost", number: a.cost, decimals: 3)
+        if a.kind == .extra { f.add("kind", a.kind.rawValue) }
         return f
     }
 
@@ -100,6 +121,7 @@ enum RecordFields {
             f.add("slot", a.slot.description)
             f.add("pro", a.pro.value)
             f.add("start", time: a.start)
+            if a.kind == .extra { f.add("kind", a.kind.rawValue) }
         }
         if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
         f.add("reason", r.reason)

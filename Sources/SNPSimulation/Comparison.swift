@@ -34,12 +34,15 @@ public struct Comparison {
     public var oracle: Oracle?
     public var directory: URL
     public var log: (String) -> Void
+    /// Extra capacity given to a share of GPs (issue 19), in the engine's week and the oracle's.
+    public var extra: ExtraCapacity?
 
     public init(
         scenarios: [Scenario], arrivals: [ArrivalKind], seeds: [UInt64],
         strategies: [(name: String, policy: MatchingPolicy)],
-        oracle: Oracle?, directory: URL, log: @escaping (String) -> Void
+        oracle: Oracle?, directory: URL, extra: ExtraCapacity? = nil, log: @escaping (String) -> Void
     ) {
+        self.extra = extra
         self.scenarios = scenarios
         self.arrivals = arrivals
         self.seeds = seeds
@@ -62,7 +65,8 @@ public struct Comparison {
     }
 
     func row(_ scenario: Scenario, _ arrival: ArrivalKind, _ seed: UInt64) throws -> Row {
-        let plan = WeekGenerator.plan(scenario, arrival: arrival, seed: seed)
+        var plan = WeekGenerator.plan(scenario, arrival: arrival, seed: seed)
+        if let extra { plan = plan.withExtraCapacity(extra) }
         // Every strategy is judged against the oracle of the default rules (§4.1 and the
         // §4.2 cost): strategies change choices, never eligibility or the cost measured.
         let instance = try OracleInstance(plan: plan, policy: MatchingPolicy())

@@ -59,15 +59,22 @@ public struct OracleInstance: Sendable {
             slots[i] = try engine.addSlot(
                 SlotDraft(
                     pro: plan.pros[s.pro].rpps, start: Date(epochSeconds: s.start), end: Date(epochSeconds: s.end),
-                    mode: s.mode, capacity: s.capacity),
+                    mode: s.mode, capacity: s.capacity, kind: s.kind),
                 now: origin
             ).slot
         }
         _ = engine.takeJournal()
         // Slots of each profession by start, so that a request looks only at its window.
         var byProfession: [Profession: [Int]] = [:]
+        // Extra-capacity windows apart: a patient may come any time in them from the
+        // request's creation plus the lead (`evaluate` says when), not at their start.
+        var extraByProfession: [Profession: [Int]] = [:]
         for i in plan.slots.indices where slots[i] != nil {
-            byProfession[plan.slots[i].profession(in: plan), default: []].append(i)
+            if plan.slots[i].kind == .extra {
+                extraByProfession[plan.slots[i].profession(in: plan), default: []].append(i)
+            } else {
+                byProfession[plan.slots[i].profession(in: plan), default: []].append(i)
+            }
         }
         for k in byProfession.keys { byProfession[k]!.sort { (plan.slots[$0].start, $0) < (plan.slots[$1].start, $1) } }
         let lead = Int64(policy.leadSeconds)
@@ -92,6 +99,14 @@ public struct OracleInstance: Sendable {
                 let planned = plan.slots[s]
                 guard planned.publishedAt <= planned.start - lead, !plan.declines(request: r, slot: s),
                     case .success(let c) = engine.evaluate(slots[s]!, for: need, now: created)
+                else { continue }
+                pairIndex[Int64(r) << 32 | Int64(s)] = pairs.count
+                pairs.append(Pair(request: r, slot: s, cost: c.cost, distanceKm: c.distanceKm))
+            }
+            // The oracle may use a window whatever the regular slots (it is the best
+            // possible assignment, not the engine's rule of last resort).
+            for s in extraByProfession[req.profession] ?? [] {
+                guard !plan.declines(request: r, slot: s), case .success(let c) = engine.evaluate(slots[s]!, for: need, now: created)
                 else { continue }
                 pairIndex[Int64(r) << 32 | Int64(s)] = pairs.count
                 pairs.append(Pair(request: r, slot: s, cost: c.cost, distanceKm: c.distanceKm))

@@ -62,7 +62,13 @@ public struct WeekIndicators: Sendable {
             let pair = instance.pair(request: r, slot: s)
             if pair == nil { i.offRules += 1 }
             i.booked += 1
-            let delay = Double(slot.start - req.createdAt) / 3600
+            // On extra capacity the patient comes from the booking's start (the engine's), or
+            // from the request's creation plus the lead (the oracle's), not the window's.
+            let start =
+                slot.kind == .extra
+                ? (allocation.lastStart[r] ?? max(slot.start, req.createdAt + Int64(instance.policy.leadSeconds)))
+                : slot.start
+            let delay = Double(start - req.createdAt) / 3600
             delays.append(delay)
             if delay <= 48 { i.within48h += 1 }
             if let at = allocation.matchedAt[r] { matchTimes.append(Double(at - req.createdAt)) }
@@ -89,7 +95,8 @@ public struct WeekIndicators: Sendable {
         // Slots starting in the week, and the professionals who offered them.
         var capacity = 0
         var active = Set<Int>()
-        for slot in plan.slots where slot.withdrawnAt == nil && slot.start >= plan.weekStart && slot.start < weekEnd {
+        for slot in plan.slots
+        where slot.withdrawnAt == nil && slot.kind == .regular && slot.start >= plan.weekStart && slot.start < weekEnd {
             i.slotsPublished += 1
             capacity += slot.capacity
             active.insert(slot.pro)

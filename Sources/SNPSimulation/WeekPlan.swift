@@ -26,6 +26,8 @@ public struct WeekPlan: Sendable {
         public var publishedAt: Int64
         /// When the professional withdraws it, if they do.
         public var withdrawnAt: Int64?
+        /// A regular slot, or a window of extra capacity (`ExtraCapacity`).
+        public var kind: SlotKind = .regular
     }
 
     public struct PlannedRequest: Sendable {

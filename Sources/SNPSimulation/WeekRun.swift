@@ -97,7 +97,7 @@ public struct WeekRun {
                 let (slot, _) = try engine.addSlot(
                     SlotDraft(
                         pro: plan.pros[s.pro].rpps, start: Date(epochSeconds: s.start), end: Date(epochSeconds: s.end),
-                        mode: s.mode, capacity: s.capacity),
+                        mode: s.mode, capacity: s.capacity, kind: s.kind),
                     now: now)
                 slotIDs[i] = slot.id
                 slotOfNumber[slot.id.number] = i

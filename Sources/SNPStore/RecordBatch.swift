@@ -11,6 +11,8 @@ struct RecordBatch {
     private var requests: [Int64: CareRequest] = [:]
     private var newSlots: Set<Int64> = []
     private var newRequests: Set<Int64> = []
+    private var plans: [Int64: Plan] = [:]
+    private var newPlans: Set<Int64> = []
 
     init(_ changes: [Change]) {
         for change in changes {
@@ -20,11 +22,13 @@ struct RecordBatch {
                 if slots.updateValue(s, forKey: s.id.number) == nil, old == nil { newSlots.insert(s.id.number) }
             case .request(let old, let r):
                 if requests.updateValue(r, forKey: r.id.number) == nil, old == nil { newRequests.insert(r.id.number) }
+            case .plan(let old, let p):
+                if plans.updateValue(p, forKey: p.id.number) == nil, old == nil { newPlans.insert(p.id.number) }
             }
         }
     }
 
-    var isEmpty: Bool { pros.isEmpty && slots.isEmpty && requests.isEmpty }
+    var isEmpty: Bool { pros.isEmpty && slots.isEmpty && requests.isEmpty && plans.isEmpty }
 
     /// The keys of the records touched, to tell which batches of a group share a record.
     var keys: Set<String> {
@@ -32,6 +36,7 @@ struct RecordBatch {
         for rpps in pros.keys { out.insert("p" + rpps.value) }
         for n in slots.keys { out.insert("s\(n)") }
         for n in requests.keys { out.insert("r\(n)") }
+        for n in plans.keys { out.insert("p\(n)") }
         return out
     }
 
@@ -47,7 +52,10 @@ struct RecordBatch {
             newSlots: JSONRows.array(slotList.filter { newSlots.contains($0.id.number) }, RecordBatch.write),
             slotChanges: JSONRows.array(slotList.filter { !newSlots.contains($0.id.number) }, RecordBatch.write),
             newRequests: JSONRows.array(requestList.filter { newRequests.contains($0.id.number) }, RecordBatch.write),
-            requestChanges: JSONRows.array(requestList.filter { !newRequests.contains($0.id.number) }, RecordBatch.write))
+            requestChanges: JSONRows.array(requestList.filter { !newRequests.contains($0.id.number) }, RecordBatch.write),
+            plans: JSONRows.array(plans.values.sorted { $0.id < $1.id }) { p, row in
+                RecordBatch.write(p, isNew: newPlans.contains(p.id.number), &row)
+            })
     }
 
     struct Rows {
@@ -56,6 +64,29 @@ struct RecordBatch {
         var slotChanges: String?
         var newRequests: String?
         var requestChanges: String?
+        var plans: String?
+    }
+
+    /// The columns of `snpd_commit`'s `plans` (sql/013_plans.sql); `is_new` says insert or update.
+    static func write(_ p: Plan, isNew: Bool, _ row: inout JSONRows) {
+        let d = p.draft
+        row.field("id", p.id.number)
+        row.field("is_new", isNew)
+        row.field("pro", d.pro.value)
+        row.field("days", d.days.description)
+        row.field("from_min", Int64(d.from))
+        row.field("to_min", Int64(d.to))
+        row.field("length_s", d.lengthSeconds.map(Int64.init))
+        row.field("mode", d.mode.rawValue)
+        row.field("capacity", Int64(d.capacity))
+        row.field("kind", d.kind.rawValue)
+        row.field("until", d.until.map(ParisTime.dayString))
+        row.field("created_at", p.createdAt)
+        row.field("deleted_at", p.deletedAt)
+        row.field("cursor_pos", Int64(p.cursor))
+        row.field("published", Int64(p.published))
+        row.field("skipped", Int64(p.skipped))
+        row.field("updated_at", p.updatedAt)
     }
 
     /// The columns of `snpd_commit`'s `pros` (sql/011_commit_marker.sql).
@@ -91,6 +122,7 @@ struct RecordBatch {
         row.field("ref", s.ref)
         row.field("created_at", s.createdAt)
         row.field("withdrawn_at", s.withdrawnAt)
+        row.field("kind", s.kind.rawValue)
     }
 
     /// The columns of `snpd_commit`'s `reqs`.

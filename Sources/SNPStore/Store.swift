@@ -97,7 +97,9 @@ public final class Store: Sendable {
     /// Every record, to rebuild the engine at start or after an outage: one consistent
     /// snapshot (a repeatable-read transaction), so that a commit landing meanwhile is
     /// either wholly in it or wholly out.
-    public func loadAll() async throws -> (professionals: [Professional], slots: [Slot], requests: [CareRequest]) {
+    public func loadAll() async throws -> (
+        professionals: [Professional], slots: [Slot], requests: [CareRequest], plans: [Plan]
+    ) {
         try await client.withConnection { conn in
             try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
             do {
@@ -112,7 +114,7 @@ public final class Store: Sendable {
     }
 
     private func loadAll(_ conn: PostgresConnection) async throws -> (
-        professionals: [Professional], slots: [Slot], requests: [CareRequest]
+        professionals: [Professional], slots: [Slot], requests: [CareRequest], plans: [Plan]
     ) {
         var pros: [Professional] = []
         let proRows = try await conn.query(
@@ -142,7 +144,7 @@ public final class Store: Sendable {
         }
         var slots: [Slot] = []
         let slotRows = try await conn.query(
-            "SELECT id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at FROM slots ORDER BY id",
+            "SELECT id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at, kind FROM slots ORDER BY id",
             logger: logger)
         for try await row in slotRows {
             let c = row.makeRandomAccess()
@@ -153,8 +155,11 @@ public final class Store: Sendable {
                     id: .slot(try c[0].decode(Int64.self)), pro: RPPS(trusted: try c[1].decode(String.self)),
                     profession: profession, start: try c[3].decode(Date.self), end: try c[4].decode(Date.self),
                     mode: mode, capacity: try c[6].decode(Int.self), ref: try c[7].decode(String?.self),
-                    createdAt: try c[8].decode(Date.self), withdrawnAt: try c[9].decode(Date?.self)))
+                    createdAt: try c[8].decode(Date.self), withdrawnAt: try c[9].decode(Date?.self),
+                    kind: try Self.enumValue(c[10].decode(String.self))))
         }
+        // A request's row does not say the kind of its slot: the slot does.
+        let extraSlots = Set(slots.filter(\.isExtra).map(\.id.number))
         var requests: [CareRequest] = []
         let requestRows = try await conn.query(
             """
@@ -185,7 +190,8 @@ public final class Store: Sendable {
                     slot: .slot(slot), pro: RPPS(trusted: try c[16].decode(String.self)),
                     start: try c[17].decode(Date.self), end: try c[18].decode(Date.self),
                     mode: try Self.enumValue(c[19].decode(String.self)), distanceKm: try c[20].decode(Double.self),
-                    cost: try c[21].decode(Double.self), at: try c[22].decode(Date.self))
+                    cost: try c[21].decode(Double.self), at: try c[22].decode(Date.self),
+                    kind: extraSlots.contains(slot) ? .extra : .regular)
                 if r.state.occupiesSlot { r.assignment = a } else { r.formerAssignment = a }
             }
             r.holdUntil = try c[23].decode(Date?.self)
@@ -196,7 +202,31 @@ public final class Store: Sendable {
             r.updatedAt = try c[28].decode(Date.self)
             requests.append(r)
         }
-        return (pros, slots, requests)
+        var plans: [Plan] = []
+        let planRows = try await conn.query(
+            """
+            SELECT id, pro, days, from_min, to_min, length_s, mode, capacity, kind, until::text, created_at, deleted_at,
+                   cursor_pos, published, skipped, updated_at
+            FROM plans ORDER BY id
+            """, logger: logger)
+        for try await row in planRows {
+            let c = row.makeRandomAccess()
+            let daysText = try c[2].decode(String.self)
+            guard let days = Weekdays(parsing: daysText) else { throw SettingsError("unexpected days \(daysText) in plans") }
+            let draft = PlanDraft(
+                pro: RPPS(trusted: try c[1].decode(String.self)), days: days, from: try c[3].decode(Int.self),
+                to: try c[4].decode(Int.self), lengthSeconds: try c[5].decode(Int?.self),
+                mode: try Self.enumValue(c[6].decode(String.self)), capacity: try c[7].decode(Int.self),
+                kind: try Self.enumValue(c[8].decode(String.self)),
+                until: try c[9].decode(String?.self).flatMap(ParisTime.dayNumber(parsing:)))
+            plans.append(
+                Plan(
+                    id: .plan(try c[0].decode(Int64.self)), draft: draft, createdAt: try c[10].decode(Date.self),
+                    deletedAt: try c[11].decode(Date?.self), cursor: try c[12].decode(Int.self),
+                    published: try c[13].decode(Int.self), skipped: try c[14].decode(Int.self),
+                    updatedAt: try c[15].decode(Date.self)))
+        }
+        return (pros, slots, requests, plans)
     }
 
     static func enumValue<T: RawRepresentable>(_ raw: String) throws -> T where T.RawValue == String {
@@ -274,7 +304,7 @@ public final class Store: Sendable {
                 """
                 SELECT snpd_commit(\(epoch), \(run), \(seq), \(rows.pros)::text::json, \(rows.newSlots)::text::json, \
                 \(rows.slotChanges)::text::json, \(rows.newRequests)::text::json, \(rows.requestChanges)::text::json, \
-                \(audit)::text::json)
+                \(audit)::text::json, \(rows.plans)::text::json)
                 """,
                 logger: logger)
             // Drained to the end: a SELECT's error (a stale epoch, a constraint at commit)
@@ -416,6 +446,7 @@ public struct AuditEntry: Sendable {
             case .professional(_, let p): id = p.rpps.value
             case .slot(_, let s): id = s.id.description
             case .request(_, let r): id = r.id.description
+            case .plan(_, let p): id = p.id.description
             }
             if !ids.contains(id) { ids.append(id) }
         }

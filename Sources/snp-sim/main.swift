@@ -13,12 +13,14 @@ let usage = """
     usage: snp-sim compare|run|export [--scenario all|\(Scenario.all.map(\.name).joined(separator: "|"))]
                    [--arrival all|\(ArrivalKind.allCases.map(\.rawValue).joined(separator: "|"))] [--seed N[,N…]]
                    [--strategy all|\(Strategies.names.joined(separator: "|"))[,…]] [--out DIR] [--oracle PATH]
-                   [--solver scipy|ortools] [--table]
+                   [--solver scipy|ortools] [--extra N:K] [--table]
       compare  the engine and the offline oracle (python3 tools/oracle/oracle.py), with ratios
       run      the engine only
       export   write the oracle's instances (JSON) into --out and stop
     Defaults: all scenarios and arrival kinds, seed 1, the engine's default strategy
-    (\(Strategies.defaultName)), --out var/sim. See docs/MATCHING.md.
+    (\(Strategies.defaultName)), --out var/sim. --extra 5:2 gives one GP in five extra capacity
+    (surnuméraire) of 2 patients a weekday, 08:00-19:00, in the engine's week and the oracle's.
+    See docs/MATCHING.md.
     """
 
 func fail(_ message: String) -> Never {
@@ -46,7 +48,7 @@ while let key = arguments.first {
     arguments.removeFirst()
     options[String(key.dropFirst(2))] = value
 }
-let known: Set<String> = ["scenario", "arrival", "seed", "strategy", "out", "oracle", "solver"]
+let known: Set<String> = ["scenario", "arrival", "seed", "strategy", "out", "oracle", "solver", "extra"]
 if let unknown = options.keys.sorted().first(where: { !known.contains($0) }) {
     fail("unknown option --\(unknown)\n\(usage)")
 }
@@ -96,9 +98,10 @@ do {
         ? Oracle(
             script: options["oracle", default: "tools/oracle/oracle.py"], solver: options["solver", default: "scipy"])
         : nil
+    let extra = options["extra"].map { required(ExtraCapacity(parsing: $0), "--extra wants N:K (one GP in N, K patients a day), got \($0)") }
     let comparison = Comparison(
         scenarios: scenarios, arrivals: arrivals, seeds: seeds, strategies: strategies, oracle: oracle,
-        directory: directory, log: log)
+        directory: directory, extra: extra, log: log)
     let rows = try comparison.run()
     if !tableOnly { print(Comparison.details(rows)) }
     print(Comparison.markdownTable(rows))

@@ -13,7 +13,7 @@ struct LinePresenter: Sendable {
 
     func present(_ line: [UInt8]) -> [UInt8] {
         if raw { return line }
-        return Array(String(decoding: rewriter.rewrite(line), as: UTF8.self).utf8)
+        return Array(PlanLines.present(String(decoding: rewriter.rewrite(line), as: UTF8.self)).utf8)
     }
 }
 

@@ -151,6 +151,7 @@ import Testing
                 #expect(new == slot)
             case .request(_, let new): lastRequest = new
             case .professional: Issue.record("no professional changed")
+            case .plan: Issue.record("no plan changed")
             }
         }
         #expect(slotChanges == 1)

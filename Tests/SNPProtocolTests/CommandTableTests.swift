@@ -93,7 +93,9 @@ import Testing
     }
 
     @Test(arguments: [
-        (CommandName.slotAdd, "SLOT ADD start=… end=… [pro=…] [mode=…] [capacity=…] [ref=…]"),
+        (CommandName.slotAdd, "SLOT ADD start=… end=… [pro=…] [mode=…] [capacity=…] [ref=…] [kind=…]"),
+        (.planAdd, "PLAN ADD days=… from=… to=… [pro=…] [length=…] [mode=…] [capacity=…] [kind=…] [until=…]"),
+        (.planDel, "PLAN DEL <id> [withdraw=…]"),
         (.auth, "AUTH <token>"), (.ping, "PING"), (.reqGet, "REQ GET [<id>] [ref=…] [owner=…]"),
         (.reqOutcome, "REQ OUTCOME <id> result=…"), (.reqCancel, "REQ CANCEL <id> [reason=…]"),
         (.reqAdd, "REQ ADD ref=… prof=… lat=… lon=… [prio=…] [mode=…] [within=…] [radius_km=…] [hold=…] [slot=…]"),
@@ -124,6 +126,7 @@ import Testing
         #expect(
             changing == [
                 .proPut, .proOff, .slotAdd, .slotDel, .reqAdd, .reqConfirm, .reqDecline, .reqCancel, .reqOutcome,
+                .planAdd, .planDel,
             ])
         #expect(CommandTable.spec(.reqAdd).roles == [.admin, .regulator])
         #expect(CommandTable.spec(.stats).roles?.contains(.regulator) == false)

@@ -218,6 +218,35 @@ struct ReportTests {
         #expect(!html.contains("NaN"))
     }
 
+    /// `booked_extra` (§5): a booking on extra capacity counts in `booked` and in
+    /// `booked_extra`; the window is not a slot of the slot indicators; the HTML table says it.
+    @Test func bookingsOnExtraCapacityAreCounted() async throws {
+        var e = MatchingEngine()
+        _ = try e.putProfessional(
+            ProfessionalDraft(rpps: Self.pro(1), profession: .gp, name: "Dr Un", location: Self.vannes, territory: "T-A"),
+            now: Self.at(minutes: -60))
+        _ = try e.addSlot(
+            SlotDraft(pro: Self.pro(1), start: Self.at(minutes: 60), end: Self.at(minutes: 80)), now: Self.at(minutes: -30))
+        _ = try e.addSlot(
+            SlotDraft(
+                pro: Self.pro(1), start: Self.at(minutes: 0), end: Self.at(minutes: 8 * 60), capacity: 2, kind: .extra),
+            now: Self.at(minutes: -30))
+        let regular = try e.addRequest(
+            RequestSpec(ref: "A", profession: .gp, location: Self.north(1)), owner: "samu56", now: Self.at(minutes: 0))
+        let extra = try e.addRequest(
+            RequestSpec(ref: "B", profession: .gp, location: Self.north(1)), owner: "samu56", now: Self.at(minutes: 10))
+        #expect(regular.request.assignment?.kind == .regular)
+        #expect(extra.request.assignment?.kind == .extra)
+        let (report, _, _) = try await Self.reported(e.takeJournal(), day: "2026-03-10")
+        #expect(report.total.booked == 2)
+        #expect(report.total.booked_extra == 1)
+        #expect(report.total.slots_published == 1)
+        #expect(report.total.within_48h == 2)
+        let html = try ReportFormat.html.render(report)
+        #expect(html.contains("<th>dont surnuméraires</th>"))
+        #expect(try ReportFormat.csv.render(report).split(separator: "\r\n")[0].hasSuffix(";booked_extra"))
+    }
+
     @Test func filesAreSelfContainedAndSpreadsheetFriendly() async throws {
         let (report, _, _) = try await Self.reported(try Self.buildDay(), day: "2026-03-10")
         let csv = try ReportFormat.csv.render(report)

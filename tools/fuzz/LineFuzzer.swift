@@ -213,6 +213,22 @@ enum LineFuzzer {
             keep("mode", choice(a, "mode", SlotMode.self, line))
             keep("capacity", int(a, "capacity", 1...100, line))
             keep("ref", text(a, "ref", 100, line))
+            keep("kind", choice(a, "kind", SlotKind.self, line))
+        case .planAdd:
+            keep("pro", rpps(a, "pro", line))
+            keep("days", text(a, "days", 100, line, required: true))
+            keep("from", text(a, "from", 5, line, required: true))
+            keep("to", text(a, "to", 5, line, required: true))
+            keep("length", seconds(a, "length", line))
+            keep("mode", choice(a, "mode", SlotMode.self, line))
+            keep("capacity", int(a, "capacity", 1...100, line))
+            keep("kind", choice(a, "kind", SlotKind.self, line))
+            keep("until", text(a, "until", 10, line))
+        case .planList:
+            keep("pro", rpps(a, "pro", line))
+        case .planDel:
+            keep("plan", id(a, nil, "p", line))
+            keep("withdraw", int(a, "withdraw", 0...1, line))
         case .slotDel:
             keep("slot", id(a, nil, "s", line))
         case .slotList:

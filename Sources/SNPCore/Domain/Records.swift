@@ -112,6 +112,7 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible,
 
     public static func slot(_ n: Int64) -> RecordID { RecordID("s", n) }
     public static func request(_ n: Int64) -> RecordID { RecordID("r", n) }
+    public static func plan(_ n: Int64) -> RecordID { RecordID("p", n) }
 
     /// Reads an id the server gave out; `nil` if `text` is not of that shape.
     public init?(parsing text: String, prefix: Character) {
@@ -143,6 +144,7 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible,
 
 public typealias SlotID = RecordID
 public typealias RequestID = RecordID
+public typealias PlanID = RecordID
 
 /// A period a professional offers for unscheduled care (créneau SNP).
 public struct Slot: Sendable, Equatable, Codable {
@@ -161,10 +163,12 @@ public struct Slot: Sendable, Equatable, Codable {
     public var createdAt: Date
     /// Set when withdrawn (`SLOT DEL`, `PRO OFF`); withdrawn slots are kept for history.
     public var withdrawnAt: Date?
+    /// A regular slot, or a window of extra capacity (surnuméraire, §3.7).
+    public var kind: SlotKind
 
     public init(
         id: SlotID, pro: RPPS, profession: Profession, start: Date, end: Date, mode: SlotMode, capacity: Int,
-        ref: String?, createdAt: Date, withdrawnAt: Date? = nil
+        ref: String?, createdAt: Date, withdrawnAt: Date? = nil, kind: SlotKind = .regular
     ) {
         self.id = id
         self.pro = pro
@@ -176,11 +180,24 @@ public struct Slot: Sendable, Equatable, Codable {
         self.ref = ref
         self.createdAt = createdAt
         self.withdrawnAt = withdrawnAt
+        self.kind = kind
     }
 
     public var isWithdrawn: Bool { withdrawnAt != nil }
+    public var isExtra: Bool { kind == .extra }
     /// The ISO week (Europe/Paris) its bookings count against for weekly caps and load.
     public var week: Int { ParisTime.isoWeek(at: start) }
+}
+
+/// What a slot offers (§3.7).
+public enum SlotKind: String, CaseIterable, Sendable, Codable {
+    /// An appointment at a time: `start` to `end`, `capacity` patients.
+    case regular
+    /// Extra capacity (surnuméraire): a window in which the professional takes up to
+    /// `capacity` patients sent by the regulation beyond their slots. Matched only when no
+    /// regular slot is eligible; a patient booked on it may come from
+    /// `max(window start, now + lead)` until the window's end.
+    case extra
 }
 
 /// Where a request stands (§3.8).
@@ -261,8 +278,14 @@ public struct Assignment: Sendable, Equatable, Codable {
     public var cost: Double
     /// When it got this slot.
     public var at: Date
+    /// The kind of the slot: on extra capacity, `start` is the earliest moment the patient
+    /// may come and `end` the window's end. (Not stored with the request: the slot says it.)
+    public var kind: SlotKind
 
-    public init(slot: SlotID, pro: RPPS, start: Date, end: Date, mode: SlotMode, distanceKm: Double, cost: Double, at: Date) {
+    public init(
+        slot: SlotID, pro: RPPS, start: Date, end: Date, mode: SlotMode, distanceKm: Double, cost: Double, at: Date,
+        kind: SlotKind = .regular
+    ) {
         self.slot = slot
         self.pro = pro
         self.start = start
@@ -271,6 +294,7 @@ public struct Assignment: Sendable, Equatable, Codable {
         self.distanceKm = distanceKm
         self.cost = cost
         self.at = at
+        self.kind = kind
     }
 }
 

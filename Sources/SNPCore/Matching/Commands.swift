@@ -34,14 +34,19 @@ public struct SlotDraft: Sendable, Equatable {
     public var mode: SlotMode
     public var capacity: Int
     public var ref: String?
+    public var kind: SlotKind
 
-    public init(pro: RPPS, start: Date, end: Date, mode: SlotMode = .office, capacity: Int = 1, ref: String? = nil) {
+    public init(
+        pro: RPPS, start: Date, end: Date, mode: SlotMode = .office, capacity: Int = 1, ref: String? = nil,
+        kind: SlotKind = .regular
+    ) {
         self.pro = pro
         self.start = start
         self.end = end
         self.mode = mode
         self.capacity = capacity
         self.ref = ref
+        self.kind = kind
     }
 }
 
@@ -110,23 +115,27 @@ extension MatchingEngine {
         guard pro.active else { throw .conflict("professional \(d.pro) is not active") }
         guard d.end > d.start else { throw .badRequest("end must be after start") }
         guard d.end.timeIntervalSince(d.start) <= 24 * 3600 else { throw .badRequest("a slot lasts 24 hours at most") }
+        if d.kind == .extra, d.end.epochSeconds - d.start.epochSeconds > Int64(Self.maxExtraWindowSeconds) {
+            throw .badRequest("an extra-capacity window lasts 12 hours at most")
+        }
         guard d.start >= now else { throw .badRequest("start \(RFC3339.format(d.start)) is in the past") }
         guard d.start.epochSeconds <= now.epochSeconds + Int64(policy.horizonSeconds) else {
             throw .badRequest(
                 "start is beyond the publication horizon (\(DurationText.format(seconds: policy.horizonSeconds)) from now)")
         }
         guard d.capacity >= 1 else { throw .badRequest("capacity must be at least 1") }
+        // Extra windows may overlap regular slots, not each other (§3.7).
         for number in slotsByPro[d.pro] ?? [] {
-            guard let other = slots[number], !other.isWithdrawn else { continue }
+            guard let other = slots[number], !other.isWithdrawn, other.kind == d.kind else { continue }
             if other.start < d.end && d.start < other.end {
                 throw .conflict(
-                    "overlaps slot \(other.id) (\(RFC3339.format(other.start))–\(RFC3339.format(other.end))) of professional \(d.pro)"
+                    "overlaps \(d.kind == .extra ? "extra window" : "slot") \(other.id) (\(RFC3339.format(other.start))–\(RFC3339.format(other.end))) of professional \(d.pro)"
                 )
             }
         }
         let slot = Slot(
             id: nextSlotID(), pro: d.pro, profession: pro.profession, start: d.start, end: d.end, mode: d.mode,
-            capacity: d.capacity, ref: d.ref, createdAt: now)
+            capacity: d.capacity, ref: d.ref, createdAt: now, kind: d.kind)
         put(slot)
         return (slot, offer(slot: slot.id.number, now: now))
     }
@@ -186,9 +195,23 @@ extension MatchingEngine {
     @discardableResult
     mutating func offer(slot number: Int64, now: Date) -> [RequestID] {
         guard let slot = slots[number], !slot.isWithdrawn, taken(number) < slot.capacity,
-            slot.start.epochSeconds >= now.epochSeconds + Int64(policy.leadSeconds)
+            slot.isExtra || slot.start.epochSeconds >= now.epochSeconds + Int64(policy.leadSeconds)
         else { return [] }
         var booked: [RequestID] = []
+        if slot.isExtra {
+            // Extra capacity goes, in queue order, to requests with no eligible regular slot
+            // (§4.1), under every strategy.
+            for key in waiting(for: slot) {
+                guard taken(number) < slot.capacity else { break }
+                guard key.deadline >= slot.start.epochSeconds, let r = requests[key.request],
+                    case .success(let c) = evaluate(slot, for: MatchNeed(r), now: now),
+                    candidates(for: MatchNeed(r), now: now, limit: 1).isEmpty
+                else { continue }
+                assign(r, to: c, hold: false, now: now)
+                booked.append(r.id)
+            }
+            return booked
+        }
         if policy.strategy == .scarcity {
             while taken(number) < slot.capacity, let (r, c) = scarcityChoice(for: slot, now: now) {
                 assign(r, to: c, hold: false, now: now)
@@ -249,6 +272,8 @@ extension MatchingEngine {
             guard let slot = slots[wanted.number] else { throw .conflict("slot \(wanted) does not exist") }
             switch evaluate(slot, for: MatchNeed(request), now: now) {
             case .failure(let why): throw .conflict("slot \(wanted) is not eligible: \(why.explanation)")
+            case .success(_) where slot.isExtra && !candidates(for: MatchNeed(request), now: now, limit: 1).isEmpty:
+                throw .conflict("slot \(wanted) is extra capacity, and a regular slot is eligible for this request")
             case .success(let c):
                 _ = nextRequestID()
                 assign(request, to: c, hold: spec.holdSeconds != nil, now: now)
@@ -256,7 +281,7 @@ extension MatchingEngine {
         } else {
             _ = nextRequestID()
             // Matched at once (the usual case), it never enters the queue; else it waits.
-            if let best = candidates(for: MatchNeed(request), now: now, limit: 1).first {
+            if let best = matchCandidates(for: MatchNeed(request), now: now, limit: 1).first {
                 assign(request, to: best, hold: spec.holdSeconds != nil, now: now)
             } else {
                 put(request)
@@ -333,7 +358,7 @@ extension MatchingEngine {
     /// for a hold), else it stays queued; past its deadline it expires.
     private mutating func rematch(_ number: Int64, now: Date) {
         guard let r = requests[number] else { return }
-        if let best = candidates(for: MatchNeed(r), now: now, limit: 1).first {
+        if let best = matchCandidates(for: MatchNeed(r), now: now, limit: 1).first {
             assign(r, to: best, hold: r.spec.holdSeconds != nil, now: now)
         } else if r.deadline <= now {
             var expired = r
@@ -355,8 +380,8 @@ extension MatchingEngine {
         r.holdUntil = hold ? now.addingTimeInterval(TimeInterval(r.spec.holdSeconds ?? 0)) : nil
         if !hold, r.bookedAt == nil { r.bookedAt = now }
         r.assignment = Assignment(
-            slot: c.slot.id, pro: c.slot.pro, start: c.slot.start, end: c.slot.end, mode: c.slot.mode,
-            distanceKm: c.distanceKm, cost: c.cost, at: now)
+            slot: c.slot.id, pro: c.slot.pro, start: c.start, end: c.slot.end, mode: c.slot.mode,
+            distanceKm: c.distanceKm, cost: c.cost, at: now, kind: c.slot.kind)
         r.formerAssignment = nil
         r.updatedAt = now
         put(r)

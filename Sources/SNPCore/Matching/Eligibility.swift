@@ -35,6 +35,9 @@ public struct MatchNeed: Sendable {
 /// An eligible slot for a need, with its cost (§4.2).
 public struct Candidate: Sendable, Equatable {
     public var slot: Slot
+    /// When the patient is expected: the slot's start, or for extra capacity the earliest
+    /// moment they may come, `max(window start, now + lead)` (§3.7).
+    public var start: Date
     public var distanceKm: Double
     /// The §4.2 cost, as replies report it.
     public var cost: Double
@@ -45,7 +48,7 @@ public struct Candidate: Sendable, Equatable {
     /// Lowest score first; ties to the earlier start, then the smaller slot id.
     public static func better(_ a: Candidate, than b: Candidate) -> Bool {
         if a.score != b.score { return a.score < b.score }
-        if a.slot.start != b.slot.start { return a.slot.start < b.slot.start }
+        if a.start != b.start { return a.start < b.start }
         return a.slot.id < b.slot.id
     }
 }
@@ -97,8 +100,17 @@ extension MatchingEngine {
         guard taken(slot.id.number) < slot.capacity else { return .failure(.full) }
         guard let pro = professionals[slot.pro], pro.active else { return .failure(.professionalInactive) }
         let lead = now.epochSeconds + Int64(policy.leadSeconds)
-        guard slot.start.epochSeconds >= lead else { return .failure(.tooSoon) }
-        guard slot.start <= need.deadline else { return .failure(.afterDeadline) }
+        var start = slot.start.epochSeconds
+        var week = week
+        if slot.isExtra {
+            // The earliest the patient may come, leaving at least 15 minutes of the window.
+            start = max(start, lead)
+            guard start + Self.minExtraStaySeconds <= slot.end.epochSeconds else { return .failure(.tooSoon) }
+            week = ParisTime.isoWeek(at: start)
+        } else {
+            guard start >= lead else { return .failure(.tooSoon) }
+        }
+        guard start <= need.deadline.epochSeconds else { return .failure(.afterDeadline) }
         let distance = distances.km(to: pro.location)
         switch slot.mode {
         case .office:
@@ -113,13 +125,39 @@ extension MatchingEngine {
         guard !need.declined.contains(slot.id) else { return .failure(.declinedBefore) }
         let load = self.load(of: pro.rpps, week: week)
         if let cap = pro.weeklyCap, load >= cap { return .failure(.weeklyCapReached) }
-        let hours = Double(slot.start.epochSeconds - now.epochSeconds) / 3600
+        let hours = Double(start - now.epochSeconds) / 3600
         let cost =
             policy.timeWeight(priority: need.priority) * hours
             + policy.distanceWeight * (slot.mode == .tele ? 0 : distance)
             + policy.loadWeight * Double(load)
         return .success(
-            Candidate(slot: slot, distanceKm: distance, cost: cost, score: cost + strategyPremium(slot, load: load)))
+            Candidate(
+                slot: slot, start: Date(epochSeconds: start), distanceKm: distance, cost: cost,
+                score: cost + (slot.isExtra ? 0 : strategyPremium(slot, load: load))))
+    }
+
+    /// What must be left of an extra-capacity window after the patient's earliest arrival (§4.1).
+    public static let minExtraStaySeconds: Int64 = 15 * 60
+
+    /// The `limit` best eligible slots for a need, best first (§4.1): regular slots, and
+    /// only when none is eligible, extra-capacity windows.
+    public func matchCandidates(for need: MatchNeed, now: Date, limit: Int) -> [Candidate] {
+        let regular = candidates(for: need, now: now, limit: limit)
+        return regular.isEmpty ? extraCandidates(for: need, now: now, limit: limit) : regular
+    }
+
+    /// The `limit` best eligible extra-capacity windows for a need: a walk over the open
+    /// ones, which are few (a window a day for some professionals).
+    public func extraCandidates(for need: MatchNeed, now: Date, limit: Int) -> [Candidate] {
+        var found: [Candidate] = []
+        for number in openExtra {
+            guard let slot = slots[number], slot.profession == need.profession,
+                case .success(let c) = evaluate(slot, for: need, now: now)
+            else { continue }
+            found.append(c)
+        }
+        found.sort { Candidate.better($0, than: $1) }
+        return Array(found.prefix(limit))
     }
 
     /// The `limit` best eligible slots for a need, best first.

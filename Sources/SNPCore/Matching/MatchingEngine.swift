@@ -5,6 +5,7 @@ public enum Change: Sendable {
     case professional(old: Professional?, new: Professional)
     case slot(old: Slot?, new: Slot)
     case request(old: CareRequest?, new: CareRequest)
+    case plan(old: Plan?, new: Plan)
 }
 
 /// The matching engine: the open slots and waiting requests in memory, and every rule of
@@ -21,6 +22,8 @@ public struct MatchingEngine: Sendable {
     public private(set) var professionals: [RPPS: Professional] = [:]
     public private(set) var slots: [Int64: Slot] = [:]
     public private(set) var requests: [Int64: CareRequest] = [:]
+    /// Availability plans (§3.10), stopped ones included (their numbers are never reused).
+    public private(set) var plans: [Int64: Plan] = [:]
 
     /// Changes since the last `takeJournal()`.
     public private(set) var journal: [Change] = []
@@ -30,6 +33,13 @@ public struct MatchingEngine: Sendable {
 
     // Derived state: a function of the records above, rebuilt by the setters.
     var open = SlotIndex()
+    /// Extra-capacity windows (§3.7) offering a place: few, outside the open index (their
+    /// earliest arrival moves with `now`, so the index's order by start does not fit them).
+    var openExtra = Set<Int64>()
+    /// When each running plan's next occurrence comes within the horizon; with `planDues`
+    /// (stale entries are skipped when popped) the timer of plan publication.
+    var planDue: [Int64: Int64] = [:]
+    var planDues = DueHeap()
     var queue = RequestQueue()
     /// Requests taking a place on each slot (held, booked, honoured, no-show).
     var occupants: [Int64: [Int64]] = [:]
@@ -58,6 +68,7 @@ public struct MatchingEngine: Sendable {
 
     public private(set) var lastSlotNumber: Int64 = 0
     public private(set) var lastRequestNumber: Int64 = 0
+    public private(set) var lastPlanNumber: Int64 = 0
 
     struct SlotRefKey: Hashable, Sendable {
         var pro: RPPS
@@ -94,12 +105,15 @@ public struct MatchingEngine: Sendable {
             case .professional(let old, let new): setProfessional(old, rpps: new.rpps)
             case .slot(let old, let new): setSlot(old, number: new.id.number)
             case .request(let old, let new): setRequest(old, number: new.id.number)
+            case .plan(let old, let new): setPlan(old, number: new.id.number)
             }
         }
     }
 
     /// Loads records read back from the store, without journaling them.
-    public mutating func restore(professionals: [Professional], slots: [Slot], requests: [CareRequest]) {
+    public mutating func restore(
+        professionals: [Professional], slots: [Slot], requests: [CareRequest], plans: [Plan] = []
+    ) {
         journaling = false
         restoring = true
         defer {
@@ -116,6 +130,10 @@ public struct MatchingEngine: Sendable {
             setRequest(r, number: r.id.number)
             lastRequestNumber = max(lastRequestNumber, r.id.number)
         }
+        for p in plans {
+            setPlan(p, number: p.id.number)
+            lastPlanNumber = max(lastPlanNumber, p.id.number)
+        }
     }
 
     // MARK: Setters, the only writers of records
@@ -123,6 +141,22 @@ public struct MatchingEngine: Sendable {
     mutating func put(_ p: Professional) { setProfessional(p, rpps: p.rpps) }
     mutating func put(_ s: Slot) { setSlot(s, number: s.id.number) }
     mutating func put(_ r: CareRequest) { setRequest(r, number: r.id.number) }
+    mutating func put(_ p: Plan) { setPlan(p, number: p.id.number) }
+
+    private mutating func setPlan(_ new: Plan?, number: Int64) {
+        let old = plans[number]
+        plans[number] = new
+        if journaling, let new { journal.append(.plan(old: old, new: new)) }
+        if let new, new.isRunning, let due = nextDue(of: new) {
+            planDue[number] = due
+            planDues.push(.init(at: due, id: number))
+        } else {
+            planDue[number] = nil
+        }
+        // Entries left behind by earlier due times go as soon as they reach the top, so that
+        // the top (what `hasDueWork` reads) is always a live one.
+        while let top = planDues.next, planDue[top.id] != top.at { _ = planDues.pop() }
+    }
 
     private mutating func setProfessional(_ new: Professional?, rpps: RPPS) {
         let old = professionals[rpps]
@@ -204,6 +238,11 @@ public struct MatchingEngine: Sendable {
     private mutating func refreshIndex(_ number: Int64) {
         guard let slot = slots[number], isOpen(slot), let pro = professionals[slot.pro] else {
             open.remove(slot: .slot(number))
+            openExtra.remove(number)
+            return
+        }
+        if slot.isExtra {
+            openExtra.insert(number)
             return
         }
         open.insert(
@@ -230,9 +269,15 @@ public struct MatchingEngine: Sendable {
     /// Raises the identifier counters to at least these numbers: an engine rebuilt from the
     /// database after an outage keeps numbering after every identifier ever handed out,
     /// including those of changes that were undone (identifiers are never reused, §4.4).
-    public mutating func keepNumbering(after slot: Int64, request: Int64) {
+    public mutating func keepNumbering(after slot: Int64, request: Int64, plan: Int64 = 0) {
         lastSlotNumber = max(lastSlotNumber, slot)
         lastRequestNumber = max(lastRequestNumber, request)
+        lastPlanNumber = max(lastPlanNumber, plan)
+    }
+
+    mutating func nextPlanID() -> PlanID {
+        lastPlanNumber += 1
+        return .plan(lastPlanNumber)
     }
 
     mutating func nextSlotID() -> SlotID {
@@ -255,6 +300,7 @@ public struct MatchingEngine: Sendable {
         let t = now.epochSeconds
         if let due = holds.next, due.at <= t { return true }
         if let due = deadlines.next, due.at <= t { return true }
+        if let due = planDues.next, due.at <= t { return true }
         guard policy.strategy == .scarcity else { return bidPrices.refreshedAt != nil }
         return bidPricesDue(at: t)
     }
@@ -288,9 +334,11 @@ public struct MatchingEngine: Sendable {
             r.updatedAt = r.deadline
             put(r)
         }
+        publishDuePlans(now: now)
         // Dropping started slots walks every bucket: once a minute is plenty.
         if t >= lastPurge + 60 {
             open.removeStarting(before: t)
+            openExtra = openExtra.filter { slots[$0].map { $0.end.epochSeconds > t } ?? false }
             snapOldLocations(createdBefore: t - Int64(policy.locationRetentionSeconds))
             lastPurge = t
         }

@@ -361,7 +361,7 @@ extension MatchingEngine {
             guard let s = slots[n] else { continue }
             if s.createdAt.epochSeconds < since { break }
             oldest = min(oldest, s.createdAt.epochSeconds)
-            guard s.profession == profession, let p = professionals[s.pro] else { continue }
+            guard s.profession == profession, !s.isExtra, let p = professionals[s.pro] else { continue }
             recent.add(s, at: p.location, homeRadiusKm: p.homeRadiusKm ?? policy.homeRadiusKm)
         }
         recent.coveredSeconds = n > 0 ? t - since : t - oldest

@@ -51,7 +51,8 @@ extension MatchingEngine {
         for pro in pros {
             var mine = (slotsByPro[pro] ?? []).compactMap { slots[$0] }.filter { s in
                 let start = s.start.epochSeconds
-                return start >= earliest && start <= latest && isOpen(s)
+                // Extra capacity is not an appointment at a time: not a FHIR Slot (§7.2).
+                return !s.isExtra && start >= earliest && start <= latest && isOpen(s)
             }
             mine.sort { ($0.start, $0.id) < ($1.start, $1.id) }
             out += mine

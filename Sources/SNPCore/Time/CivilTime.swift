@@ -107,6 +107,21 @@ public enum ParisTime {
         return Civil.days(year: y, month: m, day: d)
     }
 
+    /// The instant at which a Paris local time of day (`minute` after midnight) happens on a
+    /// day: `nil` when it does not exist (the spring change skips 02:00–02:59); on the
+    /// autumn change, when 02:00–02:59 happens twice, its first occurrence (summer time).
+    public static func instant(day dayNumber: Int, minute: Int) -> Int64? {
+        let local = Int64(dayNumber) * 86_400 + Int64(minute) * 60
+        // Summer time first: of two instants with this local time, the earlier one.
+        for offset in [7_200, 3_600] where self.offset(at: local - Int64(offset)) == offset {
+            return local - Int64(offset)
+        }
+        return nil
+    }
+
+    /// The weekday (Monday = 1 … Sunday = 7) of a Paris day number.
+    public static func weekday(_ dayNumber: Int) -> Int { Civil.isoWeekday(days: dayNumber) }
+
     private static func lastSunday(year: Int, month: Int) -> Int {
         let last = Civil.days(year: year, month: month, day: Civil.daysInMonth(year: year, month: month))
         return last - (Civil.isoWeekday(days: last) % 7)
