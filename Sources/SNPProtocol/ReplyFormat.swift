@@ -72,6 +72,9 @@ public struct Fields: Sendable, Equatable {
     /// Adds every pair of `other`, after these.
     public mutating func append(_ other: Fields) { items += other.items }
 
+    /// `other`'s fields but `key`.
+    public mutating func append(_ other: Fields, except key: String) { items += other.items.filter { $0.key != key } }
+
     public subscript(key: String) -> String? { items.first { $0.key == key }?.value.text }
 
     public static func == (a: Fields, b: Fields) -> Bool {

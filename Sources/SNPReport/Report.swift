@@ -59,11 +59,27 @@ public struct WeekCount: Codable, Sendable, Equatable {
     public var over_cap: Bool
 }
 
-/// The 48-hour rate of a past day, from the stored runs (for the trend chart).
+/// The 48-hour rate of a past day, from the stored runs (for the trend chart). A day with
+/// no request has no rate: `null` in JSON, a gap in the chart (not a fall to 0 %).
 public struct DayRate: Codable, Sendable, Equatable {
     public var day: String
-    public var rate_48h: Double
+    public var rate_48h: Double?
     public var requests: Int
+
+    public init(day: String, rate_48h: Double?, requests: Int) {
+        self.day = day
+        self.rate_48h = rate_48h
+        self.requests = requests
+    }
+
+    enum CodingKeys: String, CodingKey { case day, rate_48h, requests }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(day, forKey: .day)
+        try c.encode(rate_48h, forKey: .rate_48h)  // `null` when there was no request
+        try c.encode(requests, forKey: .requests)
+    }
 }
 
 /// Counts of booked requests by delay between creation and appointment.

@@ -138,7 +138,7 @@ public struct ReportBuilder: Sendable {
         var out: [DayRate] = []
         for try await (d, json) in rows.decode((String, String).self) {
             guard let r = try? JSONDecoder().decode(Report.self, from: Data(json.utf8)) else { continue }
-            out.append(DayRate(day: d, rate_48h: r.total.rate_48h, requests: r.total.requests))
+            out.append(DayRate(day: d, rate_48h: r.total.requests > 0 ? r.total.rate_48h : nil, requests: r.total.requests))
         }
         return out
     }

@@ -90,14 +90,30 @@ enum ReportHTML {
             s += "<text x=\"\(w / 2)\" y=\"\(hgt / 2)\" text-anchor=\"middle\">aucune donnée enregistrée sur la période</text>"
         } else {
             let step = days.count > 1 ? plotW / Double(days.count - 1) : 0
-            let points = days.enumerated().map { i, d in (left + (days.count > 1 ? Double(i) * step : plotW / 2), y(d.rate_48h)) }
-            s += "<polyline fill=\"none\" stroke=\"#12436b\" stroke-width=\"2\" points=\"\(points.map { "\(f1($0.0)),\(f1($0.1))" }.joined(separator: " "))\"/>"
-            for (i, p) in points.enumerated() {
-                s += "<circle cx=\"\(f1(p.0))\" cy=\"\(f1(p.1))\" r=\"3\" fill=\"#12436b\"><title>\(esc(days[i].day)) : \(pct(days[i].rate_48h)) (\(days[i].requests) demandes)</title></circle>"
-                if days.count <= 10 || i % max(1, days.count / 10) == 0 || i == days.count - 1 {
-                    let anchor = i == days.count - 1 && days.count > 1 ? "end" : i == 0 && days.count > 1 ? "start" : "middle"
-                    s += "<text x=\"\(f1(p.0))\" y=\"\(hgt - 8)\" text-anchor=\"\(anchor)\">\(esc(String(days[i].day.suffix(5))))</text>"
+            let xs = days.indices.map { i in left + (days.count > 1 ? Double(i) * step : plotW / 2) }
+            // One line per run of days with requests: a day without any is a gap, not 0 %.
+            var run: [String] = []
+            func endRun() {
+                if run.count > 1 {
+                    s += "<polyline fill=\"none\" stroke=\"#12436b\" stroke-width=\"2\" points=\"\(run.joined(separator: " "))\"/>"
                 }
+                run = []
+            }
+            for (i, d) in days.enumerated() {
+                guard let rate = d.rate_48h else {
+                    endRun()
+                    continue
+                }
+                run.append("\(f1(xs[i])),\(f1(y(rate)))")
+                s += "<circle cx=\"\(f1(xs[i]))\" cy=\"\(f1(y(rate)))\" r=\"3\" fill=\"#12436b\"><title>\(esc(d.day)) : \(pct(rate)) (\(d.requests) demandes)</title></circle>"
+            }
+            endRun()
+            for (i, d) in days.enumerated() where days.count <= 10 || i % max(1, days.count / 10) == 0 || i == days.count - 1 {
+                let anchor = i == days.count - 1 && days.count > 1 ? "end" : i == 0 && days.count > 1 ? "start" : "middle"
+                s += "<text x=\"\(f1(xs[i]))\" y=\"\(hgt - 8)\" text-anchor=\"\(anchor)\">\(esc(String(d.day.suffix(5))))</text>"
+            }
+            if days.contains(where: { $0.rate_48h == nil }) {
+                s += "<text x=\"\(w - 12)\" y=\"\(top + 10)\" text-anchor=\"end\">un jour sans demande n’a pas de taux : la ligne s’interrompt</text>"
             }
         }
         return s + "</svg>"

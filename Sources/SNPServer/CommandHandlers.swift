@@ -128,7 +128,7 @@ enum CommandHandlers {
         let pros = e.listProfessionals(
             profession: try c.args.choice("prof", Profession.self), territory: try c.args.text("territory", maxLength: TextLimit.territory))
         return ReplyFormat.list(
-            kind: "pro", pros.map { RecordFields.listItem(id: $0.rpps.value, RecordFields.professional($0, policy: e.policy)) })
+            kind: "pro", pros.map { RecordFields.listItem(id: $0.rpps.value, kind: "pro", RecordFields.professional($0, policy: e.policy)) })
     }
 
     static func proOff(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
@@ -346,7 +346,7 @@ enum CommandHandlers {
             limit: try c.args.int("limit", in: 1...100_000) ?? 1_000
         ) { canSee($0, principal) }
         return ReplyFormat.list(
-            kind: "req", list.map { RecordFields.listItem(id: $0.id.description, RecordFields.request($0, rank: e.rank(of: $0))) })
+            kind: "req", list.map { RecordFields.listItem(id: $0.id.description, kind: "req", RecordFields.request($0, rank: e.rank(of: $0))) })
     }
 
     static func stats(_ e: MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {

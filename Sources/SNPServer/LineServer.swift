@@ -358,7 +358,7 @@ public final class LineServer: Sendable {
             lastWrite = written.futureResult
             // Counted down on the event loop, behind the write just handed to it: the
             // fast path never answers ahead of these replies.
-            if replies > 0 { channel.eventLoop.execute { inFlight.done(replies) } }
+            if replies > 0 { channel.eventLoop.execute { [replies] in inFlight.done(replies) } }
         }
         try await lastWrite?.get()
     }

@@ -129,10 +129,12 @@ enum RecordFields {
     }
 
     /// Lists read as `id=` followed by the fields of the matching `GET`.
-    static func listItem(id: String, _ fields: Fields) -> Fields {
+    /// A list line's fields: `id=` first, as slot lines have it (SPEC §3.7), and the item's
+    /// own identifier field (`req=`, `pro=`) not repeated.
+    static func listItem(id: String, kind: String, _ fields: Fields) -> Fields {
         var f = Fields()
         f.add("id", id)
-        f.append(fields)
+        f.append(fields, except: kind)
         return f
     }
 }

@@ -20,7 +20,7 @@ struct ProfessionalContactTests {
         #expect(got["phone"] == "+33297000000" && got["given"] == "Anne" && got["family"] == "Le Goff")
         #expect(got["structure"] == "1560000123")
         #expect(try await admin.send("PRO GET \(rpps(2))")["address"] == nil, "left out when not set")
-        let listed = try await admin.send("PRO LIST").items.first { $0["pro"] == rpps(1) }
+        let listed = try await admin.send("PRO LIST").items.first { $0["id"] == rpps(1) }
         #expect(listed?["family"] == "Le Goff")
         await d.stop()
 

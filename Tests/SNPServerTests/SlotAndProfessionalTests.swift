@@ -20,7 +20,7 @@ struct SlotAndProfessionalTests {
             try await c.putPro(rpps(2), prof: "gp")
             #expect(try await c.send("PRO LIST").items.count == 2)
             let kines = try await c.send("PRO LIST prof=kine")
-            #expect(kines.items.map { $0["pro"] } == [rpps(1)])
+            #expect(kines.items.map { $0["id"] } == [rpps(1)])
             #expect(kines.items.first?["kind"] == "pro")
             #expect(try await c.send("PRO LIST territory=CPTS-VANNES").items.count == 1)
             #expect(try await c.send("PRO GET \(rpps(3))").code == "NOT_FOUND")
