@@ -89,7 +89,7 @@ public final class DaemonProcess: @unchecked Sendable {
         p.environment = env
         p.standardOutput = FileHandle.nullDevice
         if let logFile {
-            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: logFile)
         }
         try p.run()
