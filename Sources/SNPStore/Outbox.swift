@@ -100,11 +100,14 @@ extension Store {
     }
 
     /// The SAS refused it for good (a 4xx other than 408/429): it and every later message
-    /// of its appointment wait for the operator (`snpd feed retry`).
+    /// of its appointment wait for the operator (`snpd feed retry`). The SAS answered, so a
+    /// refused POST created nothing: it is no longer in doubt.
     public func feedParked(_ id: Int64, appointment: String, error: String) async throws {
         try await client.query(
             """
-            UPDATE feed_outbox SET state = 'parked', last_error = CASE WHEN id = \(id) THEN \(String(error.prefix(4000))) ELSE last_error END
+            UPDATE feed_outbox SET state = 'parked',
+                last_error = CASE WHEN id = \(id) THEN \(String(error.prefix(4000))) ELSE last_error END,
+                in_doubt = in_doubt AND id <> \(id)
             WHERE appointment = \(appointment) AND state = 'waiting'
             """, logger: logger)
     }

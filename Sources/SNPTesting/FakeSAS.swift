@@ -45,6 +45,7 @@ public final class FakeSAS: Sendable {
     private let state = Mutex(State())
     private let channel: any Channel
     public let port: Int
+    /// The client checks the server's certificate against 127.0.0.1 (its subjectAltName).
     public var baseURL: String { "https://127.0.0.1:\(port)/fhir" }
 
     private init(channel: any Channel, port: Int) {
