@@ -13,12 +13,15 @@ import Testing
     static let operatorRPPS = rpps(90)
 
     /// A daemon with the feed on, pointed at a fresh fake SAS; quick retries.
-    func withFeed(_ body: (TestDaemon, FakeSAS, TestCertificates) async throws -> Void) async throws {
+    func withFeed(http: Bool = false, _ body: (TestDaemon, FakeSAS, TestCertificates) async throws -> Void) async throws {
         let certs = try TestCertificates.make()
         defer { certs.remove() }
         let sas = try await FakeSAS.start(certificates: certs)
         do {
-            try await withDaemon(configure: { s in s.feed = Self.settings(sas, certs) }) { d in
+            try await withDaemon(configure: { s in
+                s.feed = Self.settings(sas, certs)
+                if http { s.http.listen = ("127.0.0.1", 0) }
+            }) { d in
                 try await body(d, sas, certs)
             }
         } catch {
@@ -184,7 +187,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(2)))
     func theSASDownForAWhileDelaysButLosesNothing() async throws {
-        try await withFeed { d, sas, _ in
+        try await withFeed(http: true) { d, sas, _ in
             let failures = Atomic<Int>(0)
             sas.setRule { _ in failures.add(1, ordering: .relaxed).newValue <= 4 ? .status(503) : .normal }
             let admin = try await d.admin()
@@ -198,6 +201,13 @@ import Testing
             print("feed SAS 503 x4: \(attempts) requests for 2 messages, duplicates \(sas.duplicates)")
             #expect(attempts == 6)
             #expect(sas.duplicates == 0)
+            try await Task.sleep(for: .milliseconds(1200))  // the levels are published once a second
+            let metrics = try await RawHTTPClient.get(port: try await d.waitForHTTPPort(), "/metrics").body
+            #expect(metrics.contains(#"snpd_feed_messages_total{outcome="retried"} 4"#), "\(metrics)")
+            #expect(metrics.contains(#"snpd_feed_messages_total{outcome="delivered"} 2"#))
+            #expect(metrics.contains("snpd_feed_waiting 0"))
+            #expect(metrics.contains("snpd_feed_parked 0"))
+            #expect(metrics.contains("snpd_feed_oldest_waiting_seconds 0"))
         }
     }
 
@@ -261,16 +271,17 @@ import Testing
     }
 
     /// Issue 16's "done when": the real `snpd`, booking from two regulators' connections
-    /// while the feed delivers, killed with SIGKILL mid-way and restarted: every
-    /// acknowledged booking reaches the SAS once, and none twice.
+    /// while the feed delivers, killed with SIGKILL mid-way; a standby (started before the
+    /// kill) takes over, delivers what was left and books more: every acknowledged booking
+    /// reaches the SAS once, and none twice.
     @Test(.timeLimit(.minutes(3)))
-    func killNineWhileBookingAndDeliveringLosesAndDuplicatesNothing() async throws {
+    func killNineOfTheLeaderWhileBookingAndDeliveringLosesAndDuplicatesNothing() async throws {
         let certs = try TestCertificates.make()
         defer { certs.remove() }
         let sas = try await FakeSAS.start(certificates: certs)
         // Slow answers, so that the kill finds messages in flight.
         sas.setRule { _ in
-            usleep(20_000)
+            usleep(50_000)
             return .normal
         }
         let db = try await TestPostgres.freshDatabase()
@@ -297,9 +308,8 @@ import Testing
         await admin.close()
 
         let tally = Tally()
-        let port = daemon.port
         /// Books from `clients` connections until `stop` or a connection fails (the kill).
-        @Sendable func book(clients: Int, stop: @escaping @Sendable () -> Bool) async {
+        @Sendable func book(port: Int, clients: Int, stop: @escaping @Sendable () -> Bool) async {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<clients {
                     group.addTask {
@@ -317,22 +327,26 @@ import Testing
                 }
             }
         }
-        // First run: killed while booking (after about 20 bookings).
+        let standby = try DaemonProcess(database: db)
+        standby.environment = daemon.environment
+        try await standby.start(waitUntilServing: false)
+        // The leader: killed while booking and delivering (after about 20 bookings).
         let killed = Atomic<Bool>(false)
-        async let first: Void = book(clients: 2, stop: { killed.load(ordering: .relaxed) })
+        async let first: Void = book(port: daemon.port, clients: 2, stop: { killed.load(ordering: .relaxed) })
         while tally.acknowledged.withLock({ $0.count }) < 20 { try await Task.sleep(for: .milliseconds(5)) }
         daemon.kill9()
         killed.store(true, ordering: .relaxed)
         await first
         let beforeKill = tally.acknowledged.withLock { $0.count }
         let deliveredAtKill = Set(sas.appointments.keys)
-        // Second run: more bookings, then everything delivered.
-        try await daemon.start()
-        await book(clients: 2, stop: { tally.acknowledged.withLock { $0.count } >= beforeKill + 15 })
+        let waitingAtKill = try await TestPostgres.withStore(db) { try await $0.pendingFeedMessages(parkedOnly: false).count }
+        // The standby takes over: more bookings, then everything delivered.
+        try await standby.waitUntilServing(seconds: 30)
+        await book(port: standby.port, clients: 2, stop: { tally.acknowledged.withLock { $0.count } >= beforeKill + 15 })
         let drained = try await Self.eventually(60) {
             try await TestPostgres.withStore(db) { try await $0.pendingFeedMessages(parkedOnly: false).isEmpty }
         }
-        _ = daemon.terminate()
+        _ = standby.terminate()
         await sas.stop()
         let acked = tally.acknowledged.withLock { $0 }
         let atSAS = sas.appointments
@@ -341,8 +355,9 @@ import Testing
         let puts = sas.received.filter { $0.method == "PUT" }.count
         print(
             """
-            feed kill -9: acknowledged \(acked.count) (\(beforeKill) before the kill), delivered \(acked.count - missing.count), \
-            missing \(missing.count), duplicates \(sas.duplicates); at the SAS when killed \(deliveredAtKill.count); \
+            feed kill -9 of the leader, standby took over: acknowledged \(acked.count) (\(beforeKill) before the kill), delivered \(acked.count - missing.count), \
+            missing \(missing.count), duplicates \(sas.duplicates); at the SAS when killed \(deliveredAtKill.count), \
+            waiting in the outbox \(waitingAtKill); \
             SAS requests \(posts) POST + \(puts) PUT; booked but unacknowledged (answer lost to the kill) \
             \(Set(atSAS.keys).subtracting(acked).count)
             """)
