@@ -243,6 +243,12 @@ import Testing
             let methods = sas.received.filter { $0.identifier == "r1-s1" }.map(\.method)
             print("feed 422: r1-s1 sent as \(methods) (parked, then retried); others delivered meanwhile")
             #expect(methods == ["POST", "POST", "PUT"], "a refused POST created nothing: POST again")
+            // Delivered messages are pruned after the retention period, the others kept.
+            #expect(try await Self.eventually { try await d.daemon.store.pendingFeedMessages(parkedOnly: false).isEmpty })
+            try await d.daemon.store.client.query(
+                "UPDATE feed_outbox SET delivered_at = now() - interval '31 days' WHERE appointment = 'r1-s1'")
+            #expect(try await d.daemon.store.pruneFeed(olderThanDays: 30) == 2)
+            #expect(try await d.daemon.store.pruneFeed(olderThanDays: 30) == 0)
         }
     }
 
