@@ -149,7 +149,7 @@ extension Store {
         var n = 0
         let rows = try await client.query(
             """
-            DELETE FROM feed_outbox WHERE state = 'delivered' AND delivered_at < now() - make_interval(days => \(days))
+            DELETE FROM feed_outbox WHERE state = 'delivered' AND delivered_at < now() - make_interval(days => \(days)::int)
             RETURNING id
             """, logger: logger)
         for try await _ in rows { n += 1 }

@@ -66,18 +66,7 @@ import Testing
 
     /// Every captured Appointment, checked by the independent validator (`fhir.resources`, R4B).
     static func validate(_ received: [FakeSAS.Received]) throws {
-        guard ValidatorRun.available else { return }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-feed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        var paths: [String] = []
-        for (i, r) in received.enumerated() {
-            let url = dir.appendingPathComponent("appointment-\(i).json")
-            try r.body.write(to: url)
-            paths.append(url.path)
-        }
-        let (status, output) = try #require(ValidatorRun.run([ValidatorRun.script] + paths))
-        #expect(status == 0, "tests/fhir/validate.py: \(output)")
+        try FHIRSearchTests.validate(received.map { String(decoding: $0.body, as: UTF8.self) })
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -378,28 +367,4 @@ import Testing
 final class Tally: Sendable {
     let acknowledged = Mutex<Set<String>>([])
     let counter = Atomic<Int>(0)
-}
-
-/// `tests/fhir/validate.py` (fhir.resources, R4B), when python3 has it.
-enum ValidatorRun {
-    static let script = TestPostgres.repositoryRoot.appendingPathComponent("tests/fhir/validate.py").path
-
-    static func run(_ arguments: [String]) -> (status: Int32, output: String)? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    static let available: Bool = {
-        let ok = run(["-c", "import fhir.resources.R4B"])?.status == 0
-        if !ok { print("FeedTests: Appointments not validated: python3 with fhir.resources is not available") }
-        return ok
-    }()
 }
