@@ -166,6 +166,7 @@ public final class Daemon: Service, Sendable {
         if let secret = settings.adminToken, secret.count < 22 {
             logger.warning("SNPD_ADMIN_TOKEN is short (under 128 bits if random); use `openssl rand -base64 24 | tr '+/' '-_' | tr -d =`")
         }
+        if let feed = settings.feed { _ = try FeedWorker.tlsConfiguration(feed) }
         let systemd = SystemdNotifier()
         let leadership = Leadership(
             store: store, logger: logger, holder: "\(ProcessInfo.processInfo.hostName) pid \(getpid())")

@@ -44,6 +44,19 @@ public final class FeedWorker: Sendable {
         self.store = store
         self.metrics = metrics
         self.logger = logger
+        let tls = try FeedWorker.tlsConfiguration(settings)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        let timeout = TimeAmount.nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000
+            + settings.timeout.components.attoseconds / 1_000_000_000)
+        configuration.timeout = .init(connect: timeout, read: timeout)
+        configuration.redirectConfiguration = .disallow
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration, backgroundActivityLogger: logger)
+    }
+
+    /// The client side of mutual TLS: our certificate and key, and the CA the SAS server's
+    /// certificate must chain to. Also called at start (`Daemon.run`), so that unreadable
+    /// files stop the daemon at once, and a standby, not only when it takes over.
+    public static func tlsConfiguration(_ settings: FeedSettings) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         do {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(settings.clientCertificatePath).map { .certificate($0) }
@@ -52,12 +65,7 @@ public final class FeedWorker: Sendable {
         } catch {
             throw SettingsError("the SAS feed's certificate, key or CA cannot be read: \(error)")
         }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        let timeout = TimeAmount.nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000
-            + settings.timeout.components.attoseconds / 1_000_000_000)
-        configuration.timeout = .init(connect: timeout, read: timeout)
-        configuration.redirectConfiguration = .disallow
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration, backgroundActivityLogger: logger)
+        return tls
     }
 
     /// Warns when the feed is on and regulator tokens cannot be reported (no operator identity).
