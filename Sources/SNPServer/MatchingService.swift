@@ -392,13 +392,14 @@ public actor MatchingService {
                     failures.append((batch.seq...batch.seq, error))
                 }
             }
+            // Counted before the replies go: a STATS sent after the OK sees the booking.
+            if error == nil, batch.feedSkipped > 0 {
+                feedSkippedCount.add(batch.feedSkipped, ordering: .relaxed)
+                metrics.feedSkipped(batch.feedSkipped)
+            }
             for w in waiters.removeValue(forKey: batch.seq) ?? [] { w.resume(returning: error) }
             if error == nil {
                 events.publish(batch.changes, except: batch.origin)
-                if batch.feedSkipped > 0 {
-                    feedSkippedCount.add(batch.feedSkipped, ordering: .relaxed)
-                    metrics.feedSkipped(batch.feedSkipped)
-                }
                 if !batch.outbox.isEmpty { feedWriteCount.add(1, ordering: .releasing) }
             }
         }
