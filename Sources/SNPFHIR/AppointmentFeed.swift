@@ -81,8 +81,142 @@ public struct AppointmentFeed: Sendable {
     private func message(_ r: CareRequest, status: String, method: FeedMessage.Method, operator op: OperatorIdentity)
         -> FeedMessage
     {
-        let body = String(decoding: FHIRJSON.encode(appointment(r, status: status, operator: op)), as: UTF8.self)
-        return FeedMessage(appointment: r.appointmentKey!, method: method, body: body)
+        FeedMessage(appointment: r.appointmentKey!, method: method, body: Self.json(appointment(r, status: status, operator: op)))
+    }
+
+    /// The Appointment as `FHIRJSON.encode` writes it (keys sorted, slashes not escaped:
+    /// the same bytes, `AppointmentFeedTests` checks it), written by hand: this runs on the
+    /// service's actor for every booking, and `JSONEncoder` costs several times more
+    /// (docs/PERFORMANCE.md, change 14, for the commit's rows).
+    static func json(_ a: FHIRAppointment) -> String {
+        var out = "{"
+        func key(_ k: String, first: Bool = false) {
+            if !first { out += "," }
+            out += "\"" + k + "\":"
+        }
+        func string(_ v: String) { quote(v, into: &out) }
+        func identifier(_ i: FHIRIdentifier) {
+            out += "{"
+            var first = true
+            if let system = i.system {
+                key("system", first: first)
+                string(system)
+                first = false
+            }
+            if let code = i.type?.coding?.first {
+                key("type", first: first)
+                out += "{\"coding\":[{"
+                var firstField = true
+                if let c = code.code {
+                    key("code", first: true)
+                    string(c)
+                    firstField = false
+                }
+                if let display = code.display {
+                    key("display", first: firstField)
+                    string(display)
+                    firstField = false
+                }
+                if let system = code.system {
+                    key("system", first: firstField)
+                    string(system)
+                }
+                out += "}]}"
+                first = false
+            }
+            if let value = i.value {
+                key("value", first: first)
+                string(value)
+            }
+            out += "}"
+        }
+        var first = true
+        if let created = a.created {
+            key("created", first: true)
+            string(created)
+            first = false
+        }
+        key("end", first: first)
+        string(a.end)
+        if let ext = a.extension {
+            key("extension")
+            out += "["
+            for (i, e) in ext.enumerated() {
+                out += i == 0 ? "{" : ",{"
+                key("url", first: true)
+                string(e.url)
+                if let id = e.valueReference?.identifier {
+                    key("valueReference")
+                    out += "{\"identifier\":"
+                    identifier(id)
+                    out += "}"
+                }
+                out += "}"
+            }
+            out += "]"
+        }
+        key("identifier")
+        out += "["
+        for (i, id) in a.identifier.enumerated() {
+            if i > 0 { out += "," }
+            identifier(id)
+        }
+        out += "]"
+        if let profiles = a.meta?.profile {
+            key("meta")
+            out += "{\"profile\":["
+            for (i, p) in profiles.enumerated() {
+                if i > 0 { out += "," }
+                string(p)
+            }
+            out += "]}"
+        }
+        key("participant")
+        out += "["
+        for (i, p) in a.participant.enumerated() {
+            out += i == 0 ? "{\"actor\":{" : ",{\"actor\":{"
+            if let id = p.actor.identifier {
+                key("identifier", first: true)
+                identifier(id)
+            }
+            out += "}"
+            key("status")
+            string(p.status)
+            out += "}"
+        }
+        out += "]"
+        key("resourceType")
+        string(a.resourceType)
+        key("start")
+        string(a.start)
+        key("status")
+        string(a.status)
+        out += "}"
+        return out
+    }
+
+    /// A JSON string: quote, backslash and control characters escaped, as `JSONEncoder` does.
+    static func quote(_ value: String, into out: inout String) {
+        out += "\""
+        for c in value.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{8}": out += "\\b"
+            case "\u{C}": out += "\\f"
+            default:
+                if c.value < 0x20 {
+                    let hex = String(c.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(c)
+                }
+            }
+        }
+        out += "\""
     }
 
     /// The full resource of `r`'s current appointment (it must have one) with `status`.
