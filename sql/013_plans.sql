@@ -10,9 +10,9 @@
 -- Extra windows may overlap regular slots but not each other: the exclusion constraint
 -- now compares slots of the same kind only.
 --
--- `snpd_commit` gains one argument, last, `plans json` (NULL by default, so that a caller
--- of the nine-argument form still works); everything else is 011's function, in the same
--- order, except that new slots carry their kind.
+-- `snpd_commit` gains one argument, last, `plans json` (NULL by default, as 012's `outbox`,
+-- so that callers of the shorter forms still work); everything else is 012's function (011's
+-- and the outbox), in the same order, except that new slots carry their kind.
 CREATE TABLE plans (
     id          bigint PRIMARY KEY,
     pro         text NOT NULL REFERENCES professionals (rpps),
@@ -40,11 +40,13 @@ ALTER TABLE slots ADD CONSTRAINT slots_no_overlap
     EXCLUDE USING gist (pro WITH =, kind WITH =, tstzrange(starts_at, ends_at) WITH &&)
     WHERE (withdrawn_at IS NULL) DEFERRABLE INITIALLY DEFERRED;
 
-DROP FUNCTION snpd_commit(bigint, uuid, bigint, json, json, json, json, json, json);
+-- 012 (the SAS feed's outbox) came before: its ten-argument function is replaced, and the
+-- outbox block is kept as 012 wrote it.
+DROP FUNCTION snpd_commit(bigint, uuid, bigint, json, json, json, json, json, json, json);
 
 CREATE FUNCTION snpd_commit(
     expected_epoch bigint, batch_run uuid, batch_seq bigint, pros json, new_slots json, slot_changes json,
-    new_reqs json, req_changes json, audit json, plans json DEFAULT NULL)
+    new_reqs json, req_changes json, audit json, outbox json DEFAULT NULL, plans json DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     current_epoch bigint;
@@ -149,6 +151,18 @@ BEGIN
         INSERT INTO audit_log (at, token, command, objects)
         SELECT to_timestamp(r.at), r.token, r.command, r.objects
         FROM json_to_recordset(audit) AS r(at float8, token text, command text, objects text[]);
+    END IF;
+
+    IF outbox IS NOT NULL THEN
+        -- The SAS feed's messages (SPEC §8), in the same transaction as the changes they
+        -- report. `seq` numbers each appointment's messages in the order they were made.
+        INSERT INTO feed_outbox (appointment, seq, method, body)
+        SELECT m.appointment,
+            COALESCE((SELECT max(o.seq) FROM feed_outbox o WHERE o.appointment = m.appointment), 0)
+                + row_number() OVER (PARTITION BY m.appointment ORDER BY m.n),
+            m.method, m.body
+        FROM json_to_recordset(outbox) AS m(n int, appointment text, method text, body json)
+        ORDER BY m.n;
     END IF;
 
     IF plans IS NOT NULL THEN

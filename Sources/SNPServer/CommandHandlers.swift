@@ -10,6 +10,8 @@ struct CommandContext: Sendable {
     var now: Date
     var connections: Int
     var uptimeSeconds: Int
+    /// Bookings not reported to the SAS feed (no operator identity); `nil`: the feed is off.
+    var feedSkipped: Int? = nil
 }
 
 typealias CommandHandler = @Sendable (inout MatchingEngine, CommandContext) throws(SNPError) -> String
@@ -306,7 +308,10 @@ enum CommandHandlers {
         default:
             throw .badRequest("give a request id or ref=…, not both")
         }
-        return ReplyFormat.ok(RecordFields.request(r, rank: e.rank(of: r)))
+        var fields = RecordFields.request(r, rank: e.rank(of: r))
+        // The identifier's value of its SAS appointment (SPEC §8), while it has one.
+        fields.add("appointment", r.appointmentKey)
+        return ReplyFormat.ok(fields)
     }
 
     /// `REQ GET ref=`: a `ref` belongs to the token that created it (§3.8). A regulator finds
@@ -356,6 +361,6 @@ enum CommandHandlers {
                 ("open_slots", String(s.openSlots)), ("queued", String(s.queued)), ("held", String(s.held)),
                 ("booked_today", String(s.bookedToday)), ("connections", String(c.connections)),
                 ("uptime_s", String(c.uptimeSeconds)),
-            ]))
+            ] + (c.feedSkipped.map { [("feed_skipped", String($0))] } ?? [])))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SNPCore
+import SNPFHIR
 import SNPStore
 import ServiceLifecycle
 import Synchronization
@@ -18,8 +19,41 @@ public struct DaemonSettings: Sendable {
     public var logLevel: Logger.Level = .info
     /// The HTTP listeners (SPEC §7): FHIR for the SAS platform, metrics, health.
     public var http = HTTPSettings()
+    /// The SAS appointment feed (SPEC §8), `nil` when off.
+    public var feed: FeedSettings?
 
     public init() {}
+}
+
+/// The SAS appointment feed (SPEC §8): where, with which certificate, how patiently.
+public struct FeedSettings: Sendable {
+    /// `SNPD_SAS_FHIR_BASE`, without a trailing `/`.
+    public var baseURL: String
+    /// `SNPD_APPOINTMENT_SYSTEM`: the URI of our appointment identifiers.
+    public var appointmentSystem: String
+    /// `SNPD_SAS_CLIENT_CERT`, `SNPD_SAS_CLIENT_KEY`: PEM, the client certificate (mutual TLS).
+    public var clientCertificatePath: String
+    public var clientKeyPath: String
+    /// `SNPD_SAS_CA`: PEM, the CA the SAS server's certificate must chain to; else the system's.
+    public var caPath: String?
+    /// The delay before the first retry (`SNPD_SAS_RETRY_MIN_MS`, 1 s), doubled at each
+    /// failure up to `retryMax` (`SNPD_SAS_RETRY_MAX_MS`, 5 min).
+    public var retryMin: Duration = .seconds(1)
+    public var retryMax: Duration = .seconds(300)
+    /// One request's limit, connection included (`SNPD_SAS_TIMEOUT_MS`, 10 s).
+    public var timeout: Duration = .seconds(10)
+    /// Delivered messages are deleted after this many days (`SNPD_SAS_RETENTION_DAYS`, 30).
+    public var retentionDays = 30
+
+    public init(
+        baseURL: String, appointmentSystem: String, clientCertificatePath: String, clientKeyPath: String, caPath: String?
+    ) {
+        self.baseURL = baseURL
+        self.appointmentSystem = appointmentSystem
+        self.clientCertificatePath = clientCertificatePath
+        self.clientKeyPath = clientKeyPath
+        self.caPath = caPath
+    }
 }
 
 /// The HTTP side (SPEC §7.1): off unless a listener is set.
@@ -103,7 +137,8 @@ public final class Daemon: Service, Sendable {
         self.metrics = metrics
         let events = EventHub()
         service = MatchingService(
-            policy: settings.policy, store: store, events: events, logger: logger, metrics: metrics, clock: clock)
+            policy: settings.policy, store: store, events: events, logger: logger, metrics: metrics,
+            feed: settings.feed.map { AppointmentFeed(system: $0.appointmentSystem) }, clock: clock)
         server = LineServer(
             settings: settings.listener, service: service, store: store, events: events, logger: logger,
             version: Daemon.version)
@@ -133,6 +168,7 @@ public final class Daemon: Service, Sendable {
         if let secret = settings.adminToken, secret.count < 22 {
             logger.warning("SNPD_ADMIN_TOKEN is short (under 128 bits if random); use `openssl rand -base64 24 | tr '+/' '-_' | tr -d =`")
         }
+        if let feed = settings.feed { _ = try FeedWorker.tlsConfiguration(feed) }
         let systemd = SystemdNotifier()
         let leadership = Leadership(
             store: store, logger: logger, holder: "\(ProcessInfo.processInfo.hostName) pid \(getpid())")
@@ -208,6 +244,14 @@ public final class Daemon: Service, Sendable {
             }
             if systemd.isActive {
                 group.addTask { await self.reportToSystemd(systemd) }
+            }
+            // The SAS feed: the leader delivers (this runs only while leading).
+            if let feed = settings.feed {
+                let worker = try FeedWorker(settings: feed, store: store, metrics: metrics, logger: logger)
+                group.addTask {
+                    await worker.warnAboutTokens()
+                    await worker.run { [service = self.service] in service.feedWrites }
+                }
             }
         }
     }

@@ -32,6 +32,7 @@ extension DaemonSettings {
         if let v = merged["SNPD_WRITE_TIMEOUT"] { s.listener.writeTimeout = .seconds(try seconds(v, "SNPD_WRITE_TIMEOUT")) }
         s.listener.tls = try tlsListener(merged)
         s.http = try http(merged)
+        s.feed = try feed(merged)
         s.adminToken = merged["SNPD_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let t = s.adminToken, t.count > 200 || !t.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
             throw SettingsError("SNPD_ADMIN_TOKEN must be letters, digits, '-' or '_' (at most 200), so that it travels as a bare word")
@@ -91,6 +92,30 @@ extension DaemonSettings {
         var tls = TLSListenerSettings(certificatePath: cert, keyPath: key, clientCAPath: value("SNPD_TLS_CLIENT_CA"))
         (tls.host, tls.port) = try hostAndPort(listen, "SNPD_TLS_LISTEN")
         return tls
+    }
+
+    /// The SAS appointment feed of SPEC §8: on when `SNPD_SAS_FHIR_BASE` is set.
+    static func feed(_ merged: [String: String]) throws -> FeedSettings? {
+        let value = { (key: String) in merged[key].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let base = value("SNPD_SAS_FHIR_BASE") else { return nil }
+        guard let url = URL(string: base), url.scheme == "https", url.host != nil else {
+            throw SettingsError("SNPD_SAS_FHIR_BASE must be an https:// URL (the SAS platform's FHIR base), got \(base)")
+        }
+        guard let system = value("SNPD_APPOINTMENT_SYSTEM"), let u = URL(string: system), u.scheme != nil else {
+            throw SettingsError(
+                "the SAS feed (SNPD_SAS_FHIR_BASE) needs SNPD_APPOINTMENT_SYSTEM, the URI of snpd's appointment identifiers")
+        }
+        guard let cert = value("SNPD_SAS_CLIENT_CERT"), let key = value("SNPD_SAS_CLIENT_KEY") else {
+            throw SettingsError("the SAS feed (SNPD_SAS_FHIR_BASE) needs SNPD_SAS_CLIENT_CERT and SNPD_SAS_CLIENT_KEY (PEM files)")
+        }
+        var f = FeedSettings(
+            baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, appointmentSystem: system,
+            clientCertificatePath: cert, clientKeyPath: key, caPath: value("SNPD_SAS_CA"))
+        if let v = value("SNPD_SAS_RETRY_MIN_MS") { f.retryMin = .milliseconds(try int(v, "SNPD_SAS_RETRY_MIN_MS", 1...3_600_000)) }
+        if let v = value("SNPD_SAS_RETRY_MAX_MS") { f.retryMax = .milliseconds(try int(v, "SNPD_SAS_RETRY_MAX_MS", 1...86_400_000)) }
+        if let v = value("SNPD_SAS_TIMEOUT_MS") { f.timeout = .milliseconds(try int(v, "SNPD_SAS_TIMEOUT_MS", 100...600_000)) }
+        if let v = value("SNPD_SAS_RETENTION_DAYS") { f.retentionDays = try int(v, "SNPD_SAS_RETENTION_DAYS", 1...3650) }
+        return f
     }
 
     /// The HTTP listeners of SPEC §7.1 and the FHIR answer's settings.

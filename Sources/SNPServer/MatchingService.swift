@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SNPCore
+import SNPFHIR
 import SNPProtocol
 import SNPStore
 import Synchronization
@@ -45,7 +46,21 @@ public actor MatchingService {
         /// The connection whose command made the changes (it gets no event for them).
         var origin: ConnectionID?
         var audit: AuditEntry
+        /// The SAS feed's messages reporting `changes` (SPEC §8): written by the same commit.
+        var outbox: [FeedMessage] = []
+        /// Bookings not reported: their request's token has no operator identity.
+        var feedSkipped = 0
     }
+
+    /// The SAS appointment feed (SPEC §8), `nil` when off (`SNPD_SAS_FHIR_BASE` unset).
+    let feed: AppointmentFeed?
+    /// The operator identity of each token, by name: a booking is reported as made by the
+    /// token that created its request. Read from the database at every load, and kept up
+    /// to date by every command (its principal was read from the database at `AUTH`).
+    private var operators: [String: OperatorIdentity] = [:]
+    private let feedSkippedCount = Atomic<Int>(0)
+    /// Bookings not reported to the SAS since start, for want of an operator identity.
+    public nonisolated var feedSkipped: Int { feedSkippedCount.load(ordering: .relaxed) }
 
     private var pending: [Batch] = []
     private var inFlight: [Batch] = []
@@ -71,9 +86,11 @@ public actor MatchingService {
 
     public init(
         policy: MatchingPolicy, store: Store, events: EventHub, logger: Logger,
-        metrics: ServerMetrics = ServerMetrics(), clock: @escaping @Sendable () -> Date = { Date() }
+        metrics: ServerMetrics = ServerMetrics(), feed: AppointmentFeed? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.metrics = metrics
+        self.feed = feed
         self.cell = EngineCell(MatchingEngine(policy: policy))
         self.store = store
         self.events = events
@@ -86,6 +103,13 @@ public actor MatchingService {
     /// (holds and deadlines that lapsed while the daemon was down).
     public func load() async throws {
         let (pros, slots, requests, plans) = try await store.loadAll()
+        if feed != nil {
+            var known: [String: OperatorIdentity] = [:]
+            for token in try await store.listTokens() {
+                if let op = token.principal.operatorIdentity { known[token.principal.name] = op }
+            }
+            operators = known
+        }
         let policy = cell.read { engine, _ in engine.policy }
         let numbers = cell.read { engine, _ in (engine.lastSlotNumber, engine.lastRequestNumber, engine.lastPlanNumber) }
         var fresh = MatchingEngine(policy: policy)
@@ -124,6 +148,9 @@ public actor MatchingService {
             return PendingReply(text: ReplyFormat.error(.internal("no handler for \(spec.words)")))
         }
         let now = clock()
+        if feed != nil, operators[principal.name] != principal.operatorIdentity {
+            operators[principal.name] = principal.operatorIdentity
+        }
         tick(now: now)
         let context = self.context(principal, args, now: now, connections: connections)
         return cell.write { engine, latestCommit in
@@ -200,7 +227,7 @@ public actor MatchingService {
     private nonisolated func context(_ principal: Principal, _ args: Arguments, now: Date, connections: Int) -> CommandContext {
         CommandContext(
             principal: principal, args: args, now: now, connections: connections,
-            uptimeSeconds: Int(now.timeIntervalSince(startedAt)))
+            uptimeSeconds: Int(now.timeIntervalSince(startedAt)), feedSkipped: feed == nil ? nil : feedSkipped)
     }
 
     /// Applies what time has made due; called before every command and once a second.
@@ -228,7 +255,11 @@ public actor MatchingService {
 
     private func enqueue(_ changes: [Change], origin: ConnectionID?, audit: AuditEntry) -> UInt64 {
         lastSeq += 1
-        pending.append(Batch(seq: lastSeq, changes: changes, origin: origin, audit: audit))
+        var batch = Batch(seq: lastSeq, changes: changes, origin: origin, audit: audit)
+        if let feed {
+            (batch.outbox, batch.feedSkipped) = feed.messages(for: changes) { operators[$0] }
+        }
+        pending.append(batch)
         if !flushing {
             flushing = true
             Task { await self.flush() }
@@ -269,7 +300,8 @@ public actor MatchingService {
 
     private func landOrSettle(_ batches: [Batch]) async -> (error: SNPError, rowRefused: Bool)? {
         do {
-            try await store.commit(batches.flatMap(\.changes), audit: batches.map(\.audit))
+            try await store.commit(
+                batches.flatMap(\.changes), audit: batches.map(\.audit), outbox: batches.flatMap(\.outbox))
             return nil
         } catch {
             switch error {
@@ -360,8 +392,16 @@ public actor MatchingService {
                     failures.append((batch.seq...batch.seq, error))
                 }
             }
+            // Counted before the replies go: a STATS sent after the OK sees the booking.
+            if error == nil, batch.feedSkipped > 0 {
+                feedSkippedCount.add(batch.feedSkipped, ordering: .relaxed)
+                metrics.feedSkipped(batch.feedSkipped)
+            }
             for w in waiters.removeValue(forKey: batch.seq) ?? [] { w.resume(returning: error) }
-            if error == nil { events.publish(batch.changes, except: batch.origin) }
+            if error == nil {
+                events.publish(batch.changes, except: batch.origin)
+                if !batch.outbox.isEmpty { feedWriteCount.add(1, ordering: .releasing) }
+            }
         }
         resolvedThrough = max(resolvedThrough, last)
         resolvedForReaders.store(resolvedThrough, ordering: .releasing)
@@ -424,6 +464,11 @@ public actor MatchingService {
     public func drain() async {
         if lastSeq > resolvedThrough { _ = await waitDurable(lastSeq) }
     }
+
+    /// Counts the commits that wrote messages of the SAS feed: the delivery worker watches it
+    /// to send at once rather than at its next poll.
+    private let feedWriteCount = Atomic<UInt64>(0)
+    public nonisolated var feedWrites: UInt64 { feedWriteCount.load(ordering: .acquiring) }
 
     public nonisolated var stats: (open: Int, queued: Int) { cell.read { engine, _ in (engine.openSlotCount, engine.queuedCount) } }
 }

@@ -32,6 +32,12 @@ public final class ServerMetrics: Sendable {
         batchSize.record(commands)
     }
 
+    /// Bookings not reported to the SAS feed: their token has no operator identity (SPEC §8).
+    func feedSkipped(_ n: Int) { counter("snpd_feed_skipped_total", []).increment(by: n) }
+
+    /// The SAS feed's deliveries (SPEC §8): `delivered`, `retried` or `parked`.
+    public func feedDelivery(_ outcome: String) { counter("snpd_feed_messages_total", [("outcome", outcome)]).increment() }
+
     /// A level read when scraped (open slots, queued requests, connections).
     public func gauge(_ label: String, _ value: Int) {
         Gauge(label: label, dimensions: [], factory: factory).record(value)

@@ -89,6 +89,23 @@ struct RecordBatch {
         row.field("updated_at", p.updatedAt)
     }
 
+    /// `snpd_commit`'s `outbox` (sql/012_feed_outbox.sql): `n` keeps the order, the body
+    /// is the Appointment's JSON as it is (already JSON: not quoted).
+    static func outboxJSON(_ messages: [FeedMessage]) -> String? {
+        guard !messages.isEmpty else { return nil }
+        var text = "["
+        for (i, m) in messages.enumerated() {
+            text += i == 0 ? "{\"n\":" : ",{\"n\":"
+            text += String(i + 1)
+            text += ",\"appointment\":"
+            JSONRows.appendQuoted(m.appointment, to: &text)
+            text += ",\"method\":\"" + m.method.rawValue + "\",\"body\":"
+            text += m.body
+            text += "}"
+        }
+        return text + "]"
+    }
+
     /// The columns of `snpd_commit`'s `pros` (sql/011_commit_marker.sql).
     static func write(_ p: Professional, _ row: inout JSONRows) {
         row.field("rpps", p.rpps.value)

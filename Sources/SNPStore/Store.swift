@@ -249,9 +249,13 @@ public final class Store: Sendable {
     /// Throws `CommitFailure.refused` when the commit did not and will not land, and
     /// `.outcomeUnknown` when it was sent and its answer was not seen (a timeout, a dropped
     /// connection): then `settle(seq)` says what became of it.
-    public func commit(_ changes: [Change], audit: [AuditEntry] = []) async throws(CommitFailure) {
+    ///
+    /// `outbox`: the SAS feed's messages reporting these changes (SPEC §8), written in the
+    /// same transaction.
+    public func commit(_ changes: [Change], audit: [AuditEntry] = [], outbox: [FeedMessage] = []) async throws(CommitFailure) {
         let batch = RecordBatch(changes)
         guard !batch.isEmpty else { return }
+        let outboxJSON = RecordBatch.outboxJSON(outbox)
         let seq = lastCommitNumber.add(1, ordering: .relaxed).newValue
         let rows = batch.json()
         let auditJSON = JSONRows.array(audit) { entry, row in
@@ -268,7 +272,7 @@ public final class Store: Sendable {
                     // Past this point the statement may reach the server: its outcome is ours
                     // to find out. Before it, a timeout means it was never sent.
                     guard phase.markSent() else { throw TimedOut() }
-                    try await self.write(conn, rows, audit: auditJSON, epoch: epoch, seq: seq)
+                    try await self.write(conn, rows, audit: auditJSON, outbox: outboxJSON, epoch: epoch, seq: seq)
                 }
             }
         } catch {
@@ -294,17 +298,17 @@ public final class Store: Sendable {
     /// (`SNPD_COMMIT_TIMEOUT_MS`, default 5 000: a regulator on the phone needs an answer).
     public var commitTimeout: Duration { settings.commitTimeout }
 
-    /// One statement, its own transaction (`snpd_commit`, sql/011_commit_marker.sql): one
+    /// One statement, its own transaction (`snpd_commit`, sql/012_feed_outbox.sql): one
     /// round trip per group commit.
     private func write(
-        _ conn: PostgresConnection, _ rows: RecordBatch.Rows, audit: String?, epoch: Int64?, seq: Int64
+        _ conn: PostgresConnection, _ rows: RecordBatch.Rows, audit: String?, outbox: String?, epoch: Int64?, seq: Int64
     ) async throws {
         do {
             let result = try await conn.query(
                 """
                 SELECT snpd_commit(\(epoch), \(run), \(seq), \(rows.pros)::text::json, \(rows.newSlots)::text::json, \
                 \(rows.slotChanges)::text::json, \(rows.newRequests)::text::json, \(rows.requestChanges)::text::json, \
-                \(audit)::text::json, \(rows.plans)::text::json)
+                \(audit)::text::json, \(outbox)::text::json, \(rows.plans)::text::json)
                 """,
                 logger: logger)
             // Drained to the end: a SELECT's error (a stale epoch, a constraint at commit)

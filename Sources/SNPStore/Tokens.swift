@@ -9,11 +9,14 @@ public struct Principal: Sendable, Equatable {
     public var role: Role
     /// For `pro` tokens: the professional they act for.
     public var pro: RPPS?
+    /// For regulator (and admin) tokens: who books, for the SAS appointment feed (SPEC §8).
+    public var operatorIdentity: OperatorIdentity?
 
-    public init(name: String, role: Role, pro: RPPS? = nil) {
+    public init(name: String, role: Role, pro: RPPS? = nil, operatorIdentity: OperatorIdentity? = nil) {
         self.name = name
         self.role = role
         self.pro = pro
+        self.operatorIdentity = operatorIdentity
     }
 }
 
@@ -49,12 +52,16 @@ extension Store {
         guard (p.role == .pro) == (p.pro != nil) else {
             throw SettingsError(p.role == .pro ? "a pro token needs --pro RPPS" : "--pro goes only with --role pro")
         }
+        guard p.operatorIdentity == nil || p.role == .regulator || p.role == .admin else {
+            throw SettingsError("--operator goes only with --role regulator or admin")
+        }
         let secret = Store.newSecret()
         let digest = ByteBuffer(bytes: Store.hash(secret))
         do {
             try await client.query(
                 """
-                INSERT INTO tokens (name, role, pro, secret_sha256) VALUES (\(p.name), \(p.role.rawValue), \(p.pro?.value), \(digest))
+                INSERT INTO tokens (name, role, pro, secret_sha256, operator_id)
+                VALUES (\(p.name), \(p.role.rawValue), \(p.pro?.value), \(digest), \(p.operatorIdentity?.description))
                 """, logger: logger)
         } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23505" {
             throw SettingsError("a token named \(p.name) already exists (revoke it first, or pick another name)")
@@ -75,11 +82,15 @@ extension Store {
     public func listTokens() async throws -> [TokenInfo] {
         var out: [TokenInfo] = []
         let rows = try await client.query(
-            "SELECT name, role, pro, created_at, revoked_at FROM tokens ORDER BY name", logger: logger)
-        for try await (name, role, pro, created, revoked) in rows.decode((String, String, String?, Date, Date?).self) {
+            "SELECT name, role, pro, created_at, revoked_at, operator_id FROM tokens ORDER BY name", logger: logger)
+        for try await (name, role, pro, created, revoked, op) in rows.decode(
+            (String, String, String?, Date, Date?, String?).self)
+        {
             out.append(
                 TokenInfo(
-                    principal: Principal(name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:))),
+                    principal: Principal(
+                        name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:)),
+                        operatorIdentity: op.flatMap { try? OperatorIdentity(validating: $0) }),
                     createdAt: created, revokedAt: revoked))
         }
         return out
@@ -102,12 +113,17 @@ extension Store {
         do {
             return try await withTimeout(.seconds(3)) {
                 let rows = try await self.client.query(
-                    "SELECT name, role, pro, secret_sha256 FROM tokens WHERE secret_sha256 = \(digest) AND revoked_at IS NULL",
+                    """
+                    SELECT name, role, pro, secret_sha256, operator_id FROM tokens
+                    WHERE secret_sha256 = \(digest) AND revoked_at IS NULL
+                    """,
                     logger: self.logger)
-                for try await (name, role, pro, stored) in rows.decode((String, String, String?, ByteBuffer).self) {
+                for try await (name, role, pro, stored, op) in rows.decode((String, String, String?, ByteBuffer, String?).self) {
                     // The index found the row by hash; compare again in constant time anyway.
                     guard Store.constantTimeEqual(Array(buffer: stored), Store.hash(secret)) else { continue }
-                    return Principal(name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:)))
+                    return Principal(
+                        name: name, role: try Store.enumValue(role), pro: pro.map(RPPS.init(trusted:)),
+                        operatorIdentity: op.flatMap { try? OperatorIdentity(validating: $0) })
                 }
                 return nil
             }

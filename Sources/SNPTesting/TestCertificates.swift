@@ -23,11 +23,15 @@ public struct TestCertificates: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let d = folder.path
+        // The server's names. Written here, not by a shell step: every step's output goes to
+        // /dev/null, which would take the place of a `> file` redirection (the file was
+        // left empty, and the server certificate had no subjectAltName).
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(
+            to: folder.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
         // EC keys: fast to make. Each step is checked; a failure names it.
         let steps = [
             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=snpd-test-CA -keyout \(d)/ca.key -out \(d)/ca.pem",
             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 -keyout \(d)/server.key -out \(d)/server.csr",
-            "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > \(d)/server.ext",
             "openssl x509 -req -in \(d)/server.csr -CA \(d)/ca.pem -CAkey \(d)/ca.key -CAcreateserial -days 2 -extfile \(d)/server.ext -out \(d)/server.pem",
             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=sas-platform -keyout \(d)/client.key -out \(d)/client.csr",
             "openssl x509 -req -in \(d)/client.csr -CA \(d)/ca.pem -CAkey \(d)/ca.key -CAcreateserial -days 2 -out \(d)/client.pem",

@@ -15,7 +15,7 @@ struct Snpd: AsyncParsableCommand {
         commandName: "snpd",
         abstract: "Matches unscheduled-care requests (soins non programmés) to volunteer slots.",
         version: Daemon.version,
-        subcommands: [Serve.self, Migrate.self, Report.self, Retention.self, Token.self],
+        subcommands: [Serve.self, Migrate.self, Report.self, Retention.self, Token.self, Feed.self],
         defaultSubcommand: nil)
 }
 
@@ -160,6 +160,10 @@ struct Token: AsyncParsableCommand {
         @Option(help: "The RPPS a pro token acts for.")
         var pro: String?
 
+        @Option(
+            help: "Who books, for the SAS feed (regulator or admin): IDNPS:8<RPPS> or INTRN:<SAS uuid>.")
+        var `operator`: String?
+
         func run() async throws {
             guard let role = Role(rawValue: role) else {
                 throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -168,7 +172,14 @@ struct Token: AsyncParsableCommand {
             if let pro {
                 do { rpps = try RPPS(validating: pro) } catch { throw ValidationError(error.message) }
             }
-            let principal = Principal(name: name, role: role, pro: rpps)
+            var identity: OperatorIdentity?
+            if let op = `operator` {
+                do { identity = try OperatorIdentity(validating: op) } catch { throw ValidationError(error.message) }
+                guard role == .regulator || role == .admin else {
+                    throw ValidationError("--operator goes only with --role regulator or admin")
+                }
+            }
+            let principal = Principal(name: name, role: role, pro: rpps, operatorIdentity: identity)
             let settings = try database.settings()
             do {
                 let secret = try await withStore(settings) { try await $0.addToken(principal) }
@@ -189,6 +200,7 @@ struct Token: AsyncParsableCommand {
             for t in tokens {
                 var line = "\(t.principal.name)\trole=\(t.principal.role.rawValue)"
                 if let pro = t.principal.pro { line += "\tpro=\(pro)" }
+                if let op = t.principal.operatorIdentity { line += "\toperator=\(op)" }
                 line += "\tcreated=\(RFC3339.format(t.createdAt))"
                 if let r = t.revokedAt { line += "\trevoked=\(RFC3339.format(r))" }
                 print(line)
@@ -208,6 +220,61 @@ struct Token: AsyncParsableCommand {
             let found = try await withStore(try database.settings()) { try await $0.revokeToken(name: name) }
             guard found else { throw ValidationError("no active token named \(name)") }
             print("revoked \(name)")
+        }
+    }
+}
+
+/// The SAS appointment feed's outbox (SPEC §8), for the operator.
+struct Feed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The SAS appointment feed: what waits, what the SAS refused, and sending it again.",
+        subcommands: [List.self, Retry.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Messages not yet delivered, oldest first: appointment, state, attempts, last error.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Flag(help: "Only the parked ones (refused by the SAS: they wait for `snpd feed retry`).")
+        var parked = false
+
+        func run() async throws {
+            let parkedOnly = parked
+            let entries = try await withStore(try database.settings()) { try await $0.pendingFeedMessages(parkedOnly: parkedOnly) }
+            for e in entries {
+                var line = "\(e.appointment)\tseq=\(e.seq)\t\(e.method.rawValue)\tstate=\(e.state)\tattempts=\(e.attempts)"
+                line += "\tcreated=\(RFC3339.format(e.createdAt))"
+                if e.state == "waiting" { line += "\tnext=\(RFC3339.format(e.nextAttemptAt))" }
+                if let err = e.lastError {
+                    line += "\terror=" + err.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
+                }
+                print(line)
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a parked appointment's messages again (the leader picks them up at once).")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The appointment identifier's value (as `snpd feed list` and `REQ GET` show it).")
+        var appointment: String?
+
+        @Flag(help: "Every parked appointment.")
+        var allParked = false
+
+        func validate() throws {
+            guard (appointment != nil) != allParked else { throw ValidationError("give an appointment or --all-parked") }
+        }
+
+        func run() async throws {
+            let which = allParked ? nil : appointment
+            let n = try await withStore(try database.settings()) { try await $0.feedRetry(appointment: which) }
+            guard n > 0 else { throw ValidationError(which.map { "no parked message for \($0)" } ?? "nothing is parked") }
+            print("\(n) message(s) waiting again")
         }
     }
 }

@@ -117,7 +117,7 @@ struct CapacityConstraintTests {
         let result = try await store.client.query(
             """
             SELECT snpd_commit(NULL, gen_random_uuid(), 1, NULL, NULL, NULL, \(fresh)::text::json, \(changed)::text::json, \
-            \(audit)::text::json)
+            \(audit)::text::json, NULL)
             """)
         for try await _ in result {}
     }

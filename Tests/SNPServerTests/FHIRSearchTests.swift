@@ -94,13 +94,23 @@ struct FHIRSearchTests {
     }
 
     /// Runs the independent validator over one answer.
-    static func validate(_ json: String) throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-fhir-\(UUID().uuidString).json")
-        try json.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
+    static func validate(_ json: String) throws { try validate([json]) }
+
+    /// Every document (one resource each) in one run of the validator (the SAS feed's
+    /// Appointments too, `FeedTests`).
+    static func validate(_ documents: [String]) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-fhir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var paths: [String] = []
+        for (i, json) in documents.enumerated() {
+            let file = dir.appendingPathComponent("\(i).json")
+            try json.write(to: file, atomically: true, encoding: .utf8)
+            paths.append(file.path)
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", TestPostgres.repositoryRoot.appendingPathComponent("tests/fhir/validate.py").path, file.path]
+        p.arguments = ["python3", TestPostgres.repositoryRoot.appendingPathComponent("tests/fhir/validate.py").path] + paths
         let err = Pipe()
         p.standardError = err
         try p.run()

@@ -1,0 +1,166 @@
+-- The SAS appointment feed (SPEC §8, issue 16): a transactional outbox.
+--
+-- Every booking snpd makes is reported to the SAS platform (INT_R03). The message that
+-- reports a change is written by the group commit that writes the change, in the same
+-- transaction (`snpd_commit`'s last argument, `outbox`): no booking is committed without
+-- its message, and no message exists for a change that did not commit. The leader's
+-- delivery worker (Sources/SNPServer/FeedWorker.swift) reads the table in order and marks
+-- what the SAS accepted. Messages hold the full Appointment resource, which carries no
+-- patient identity (an identifier of ours, the times, the professional, the regulator).
+
+-- The regulator's identity at the SAS (FrAppointmentOperator): `IDNPS:<8+RPPS>` or
+-- `INTRN:<SAS uuid>`, set by `snpd token add --operator`.
+ALTER TABLE tokens ADD COLUMN operator_id text
+    CHECK (operator_id IS NULL OR operator_id ~ '^(IDNPS:8[0-9]{11}|INTRN:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$');
+
+CREATE TABLE feed_outbox (
+    id              bigserial PRIMARY KEY,
+    -- The value of the Appointment's identifier (its system is SNPD_APPOINTMENT_SYSTEM).
+    appointment     text NOT NULL,
+    -- The message's rank among its appointment's, from 1: they are sent in this order.
+    seq             integer NOT NULL,
+    method          text NOT NULL CHECK (method IN ('POST', 'PUT')),
+    body            json NOT NULL,
+    state           text NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'delivered', 'parked')),
+    attempts        integer NOT NULL DEFAULT 0,
+    -- A POST was sent and no answer came back: the SAS may have created the appointment,
+    -- so the next attempt is a conditional update (PUT by identifier), never a second POST.
+    in_doubt        boolean NOT NULL DEFAULT false,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    -- The last failure: an HTTP status and the SAS's OperationOutcome, or a network error.
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    delivered_at    timestamptz,
+    UNIQUE (appointment, seq)
+);
+
+-- What is left to send (small: delivered rows are the bulk, and they are pruned).
+CREATE INDEX feed_outbox_pending ON feed_outbox (appointment, seq) WHERE state <> 'delivered';
+-- Pruning of delivered messages after SNPD_SAS_RETENTION_DAYS.
+CREATE INDEX feed_outbox_delivered ON feed_outbox (delivered_at) WHERE state = 'delivered';
+
+-- snpd_commit of 011, unchanged but for its last argument, `outbox`, inserted last.
+DROP FUNCTION snpd_commit(bigint, uuid, bigint, json, json, json, json, json, json);
+
+CREATE FUNCTION snpd_commit(
+    expected_epoch bigint, batch_run uuid, batch_seq bigint, pros json, new_slots json, slot_changes json,
+    new_reqs json, req_changes json, audit json, outbox json)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    current_epoch bigint;
+    changed integer;
+BEGIN
+    IF expected_epoch IS NOT NULL THEN
+        -- FOR SHARE: a daemon taking over waits for this commit, then bumps the epoch.
+        SELECT epoch INTO current_epoch FROM leadership WHERE id = 1 FOR SHARE;
+        IF current_epoch IS DISTINCT FROM expected_epoch THEN
+            RAISE EXCEPTION 'another snpd leads this database now (epoch %, ours %)', current_epoch, expected_epoch
+                USING ERRCODE = 'SN001';
+        END IF;
+    END IF;
+
+    INSERT INTO snpd_commits (run, seq, landed) VALUES (batch_run, batch_seq, true) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'commit % of run % was given up by the daemon; nothing written', batch_seq, batch_run
+            USING ERRCODE = 'SN002';
+    END IF;
+    -- Markers are needed only while a commit may be unsettled: keep the last thousand of
+    -- this run, and tombstones (rare) for a day.
+    IF batch_seq % 1024 = 0 THEN
+        DELETE FROM snpd_commits
+        WHERE (run = batch_run AND seq < batch_seq - 1024 AND landed)
+            OR (run <> batch_run AND (landed OR at < now() - interval '1 day'));
+    END IF;
+
+    IF pros IS NOT NULL THEN
+        -- Professionals are keyed by their RPPS number, chosen by people: `PRO PUT` creates
+        -- or updates, so this stays an upsert.
+        INSERT INTO professionals (rpps, profession, name, lat, lon, home_radius_km, weekly_cap, territory, address,
+            city, postcode, phone, given, family, structure, active, updated_at)
+        SELECT r.rpps, r.profession, r.name, r.lat, r.lon, r.home_radius_km, r.weekly_cap, r.territory, r.address,
+            r.city, r.postcode, r.phone, r.given, r.family, r.structure, r.active, to_timestamp(r.updated_at)
+        FROM json_to_recordset(pros) AS r(rpps text, profession text, name text, lat float8, lon float8,
+            home_radius_km float8, weekly_cap int, territory text, address text, city text, postcode text, phone text,
+            given text, family text, structure text, active bool, updated_at float8)
+        ON CONFLICT (rpps) DO UPDATE SET profession = EXCLUDED.profession, name = EXCLUDED.name, lat = EXCLUDED.lat,
+            lon = EXCLUDED.lon, home_radius_km = EXCLUDED.home_radius_km, weekly_cap = EXCLUDED.weekly_cap,
+            territory = EXCLUDED.territory, address = EXCLUDED.address, city = EXCLUDED.city,
+            postcode = EXCLUDED.postcode, phone = EXCLUDED.phone, given = EXCLUDED.given, family = EXCLUDED.family,
+            structure = EXCLUDED.structure, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at;
+    END IF;
+
+    -- Withdrawals first, so that a slot withdrawn and one published over it in the same
+    -- batch never meet in the overlap check.
+    IF slot_changes IS NOT NULL THEN
+        UPDATE slots s SET withdrawn_at = to_timestamp(r.withdrawn_at)
+        FROM json_to_recordset(slot_changes) AS r(id bigint, withdrawn_at float8)
+        WHERE s.id = r.id;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> json_array_length(slot_changes) THEN
+            RAISE EXCEPTION '% changed slots, % found', json_array_length(slot_changes), changed USING ERRCODE = 'SN003';
+        END IF;
+    END IF;
+
+    IF new_slots IS NOT NULL THEN
+        INSERT INTO slots (id, pro, profession, starts_at, ends_at, mode, capacity, ref, created_at, withdrawn_at)
+        SELECT r.id, r.pro, r.profession, to_timestamp(r.starts_at), to_timestamp(r.ends_at), r.mode, r.capacity, r.ref,
+            to_timestamp(r.created_at), to_timestamp(r.withdrawn_at)
+        FROM json_to_recordset(new_slots) AS r(id bigint, pro text, profession text, starts_at float8,
+            ends_at float8, mode text, capacity int, ref text, created_at float8, withdrawn_at float8);
+    END IF;
+
+    IF req_changes IS NOT NULL THEN
+        -- Changed requests before new ones: an update may free a place (a cancellation, a
+        -- move) that a new request of the same commit takes; an insert never frees one, and
+        -- the capacity check runs at the end of each statement (007). A request's location is
+        -- never updated: once blurred by the retention job (005_retention.sql), it stays blurred.
+        UPDATE requests q SET state = r.state, slot_id = r.slot_id, pro = r.pro,
+            slot_start = to_timestamp(r.slot_start), slot_end = to_timestamp(r.slot_end), slot_mode = r.slot_mode,
+            distance_km = r.distance_km, cost = r.cost, matched_at = to_timestamp(r.matched_at),
+            hold_until = to_timestamp(r.hold_until), booked_at = to_timestamp(r.booked_at), declined = r.declined,
+            reason = r.reason, closed_at = to_timestamp(r.closed_at), updated_at = to_timestamp(r.updated_at)
+        FROM json_to_recordset(req_changes) AS r(id bigint, state text, slot_id bigint, pro text,
+            slot_start float8, slot_end float8, slot_mode text, distance_km float8, cost float8, matched_at float8,
+            hold_until float8, booked_at float8, declined bigint[], reason text, closed_at float8, updated_at float8)
+        WHERE q.id = r.id;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> json_array_length(req_changes) THEN
+            RAISE EXCEPTION '% changed requests, % found', json_array_length(req_changes), changed USING ERRCODE = 'SN003';
+        END IF;
+    END IF;
+
+    IF new_reqs IS NOT NULL THEN
+        INSERT INTO requests (id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s,
+            wanted_slot, created_at, deadline, state, slot_id, pro, slot_start, slot_end, slot_mode, distance_km, cost,
+            matched_at, hold_until, booked_at, declined, reason, closed_at, updated_at)
+        SELECT r.id, r.ref, r.owner, r.profession, r.priority, r.modes, r.lat, r.lon, r.within_s, r.radius_km, r.hold_s,
+            r.wanted_slot, to_timestamp(r.created_at), to_timestamp(r.deadline), r.state, r.slot_id, r.pro,
+            to_timestamp(r.slot_start), to_timestamp(r.slot_end), r.slot_mode, r.distance_km, r.cost,
+            to_timestamp(r.matched_at), to_timestamp(r.hold_until), to_timestamp(r.booked_at), r.declined, r.reason,
+            to_timestamp(r.closed_at), to_timestamp(r.updated_at)
+        FROM json_to_recordset(new_reqs) AS r(id bigint, ref text, owner text, profession text,
+            priority smallint, modes text, lat float8, lon float8, within_s int, radius_km float8, hold_s int,
+            wanted_slot bigint, created_at float8, deadline float8, state text, slot_id bigint, pro text,
+            slot_start float8, slot_end float8, slot_mode text, distance_km float8, cost float8, matched_at float8,
+            hold_until float8, booked_at float8, declined bigint[], reason text, closed_at float8, updated_at float8);
+    END IF;
+
+    IF audit IS NOT NULL THEN
+        INSERT INTO audit_log (at, token, command, objects)
+        SELECT to_timestamp(r.at), r.token, r.command, r.objects
+        FROM json_to_recordset(audit) AS r(at float8, token text, command text, objects text[]);
+    END IF;
+
+    IF outbox IS NOT NULL THEN
+        -- The SAS feed's messages (SPEC §8), in the same transaction as the changes they
+        -- report. `seq` numbers each appointment's messages in the order they were made.
+        INSERT INTO feed_outbox (appointment, seq, method, body)
+        SELECT m.appointment,
+            COALESCE((SELECT max(o.seq) FROM feed_outbox o WHERE o.appointment = m.appointment), 0)
+                + row_number() OVER (PARTITION BY m.appointment ORDER BY m.n),
+            m.method, m.body
+        FROM json_to_recordset(outbox) AS m(n int, appointment text, method text, body json)
+        ORDER BY m.n;
+    END IF;
+END
+$$;
