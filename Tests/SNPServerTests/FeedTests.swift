@@ -144,7 +144,14 @@ import Testing
             }
             print("feed lifecycle: \(received.count) requests to the SAS, \(sas.appointments.count) appointments, duplicates \(sas.duplicates)")
             try Self.validate(received)
-            let levels = try await d.daemon.store.feedLevels()
+            // The SAS answered each message before the worker marks it delivered: wait for
+            // the marks (bounded), not for a time.
+            var levels = try await d.daemon.store.feedLevels()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while levels.waiting > 0 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                levels = try await d.daemon.store.feedLevels()
+            }
             #expect(levels.waiting == 0 && levels.parked == 0)
         }
     }
