@@ -10,9 +10,10 @@
 -- Extra windows may overlap regular slots but not each other: the exclusion constraint
 -- now compares slots of the same kind only.
 --
--- `snpd_commit` gains one argument, last, `plans json` (NULL by default, as 012's `outbox`,
--- so that callers of the shorter forms still work); everything else is 012's function (011's
--- and the outbox), in the same order, except that new slots carry their kind.
+-- `snpd_commit` is defined here once for 011, 012 and 013 (see the end of this file): the
+-- marker row (011), new rows inserted and changed ones updated (011), the SAS feed's outbox
+-- (012, `outbox json`, NULL by default) and plans (`plans json`, NULL by default, last),
+-- new slots with their kind.
 CREATE TABLE plans (
     id          bigint PRIMARY KEY,
     pro         text NOT NULL REFERENCES professionals (rpps),
@@ -40,9 +41,9 @@ ALTER TABLE slots ADD CONSTRAINT slots_no_overlap
     EXCLUDE USING gist (pro WITH =, kind WITH =, tstzrange(starts_at, ends_at) WITH &&)
     WHERE (withdrawn_at IS NULL) DEFERRABLE INITIALLY DEFERRED;
 
--- 012 (the SAS feed's outbox) came before: its ten-argument function is replaced, and the
--- outbox block is kept as 012 wrote it.
-DROP FUNCTION snpd_commit(bigint, uuid, bigint, json, json, json, json, json, json, json);
+-- The one definition of `snpd_commit` for this release: 011's commit marker and inserts of
+-- new rows, 012's outbox, and this migration's plans and slot kinds. It replaces 008's.
+DROP FUNCTION snpd_commit(bigint, json, json, json, json);
 
 CREATE FUNCTION snpd_commit(
     expected_epoch bigint, batch_run uuid, batch_seq bigint, pros json, new_slots json, slot_changes json,

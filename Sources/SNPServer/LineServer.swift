@@ -247,18 +247,50 @@ public final class LineServer: Sendable {
         }
     }
 
+    /// Accepts connections until the listener closes. The loop runs in a task of its own,
+    /// out of reach of `run`'s cancellation: a cancelled iteration would drop connections the
+    /// listener had already accepted, unclosed, which NIO treats as a programming error (a
+    /// crash, seen when the leadership is lost as a client connects). Cancellation closes the
+    /// listener instead; the loop then ends by itself, closing what was still queued, and
+    /// ends the connections it serves. A graceful stop closes the listener too, and lets
+    /// the connections finish.
     private func accept(on server: Listener) async throws {
-        try await server.executeThenClose { inbound in
-            try await withThrowingDiscardingTaskGroup { group in
-                do {
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+        let stopping = StopFlag()
+        let ended = StopFlag()
+        let loop = Task {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    do {
+                        for try await connection in inbound {
+                            if stopping.isSet {
+                                group.addTask { try? await connection.channel.executeThenClose { _, _ in } }
+                            } else {
+                                group.addTask { await self.serve(connection) }
+                            }
+                        }
+                    } catch {
+                        // The listening socket was closed: stop accepting.
                     }
-                } catch {
-                    // The listening socket was closed (shutdown): stop accepting, keep connections.
+                    // Whichever of this and the cancellation comes second ends the connections.
+                    ended.set()
+                    if stopping.isSet { group.cancelAll() }
                 }
             }
         }
+        try await withTaskCancellationHandler {
+            try await loop.value
+        } onCancel: {
+            stopping.set()
+            server.channel.close(promise: nil)
+            if ended.isSet { loop.cancel() }
+        }
+    }
+
+    /// Set once, read from any task.
+    final class StopFlag: Sendable {
+        private let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+        func set() { value.store(true, ordering: .sequentiallyConsistent) }
     }
 
     /// One connection, from accept to close. Never throws: its errors are its own.

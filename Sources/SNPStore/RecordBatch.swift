@@ -106,7 +106,7 @@ struct RecordBatch {
         return text + "]"
     }
 
-    /// The columns of `snpd_commit`'s `pros` (sql/011_commit_marker.sql).
+    /// The columns of `snpd_commit`'s `pros` (sql/013_plans.sql, the function's one definition).
     static func write(_ p: Professional, _ row: inout JSONRows) {
         row.field("rpps", p.rpps.value)
         row.field("profession", p.profession.rawValue)

@@ -298,7 +298,7 @@ public final class Store: Sendable {
     /// (`SNPD_COMMIT_TIMEOUT_MS`, default 5 000: a regulator on the phone needs an answer).
     public var commitTimeout: Duration { settings.commitTimeout }
 
-    /// One statement, its own transaction (`snpd_commit`, sql/012_feed_outbox.sql): one
+    /// One statement, its own transaction (`snpd_commit`, sql/013_plans.sql): one
     /// round trip per group commit.
     private func write(
         _ conn: PostgresConnection, _ rows: RecordBatch.Rows, audit: String?, outbox: String?, epoch: Int64?, seq: Int64
