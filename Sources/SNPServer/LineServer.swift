@@ -155,20 +155,30 @@ public final class LineServer: Sendable {
         let unwritten: UnwrittenBytes
     }
 
-    typealias Listener = NIOAsyncChannel<Accepted, Never>
+    /// A listening socket, and the connections it accepted that nobody serves yet.
+    struct Listener: Sendable {
+        let channel: NIOAsyncChannel<Accepted, Never>
+        let unclaimed: Unclaimed
+    }
 
     public func run() async throws {
         let tlsContext = try settings.tls?.makeContext()
         var listeners: [Listener] = []
+        let tcpUnclaimed = Unclaimed()
         let tcp = try await tcpBootstrap()
-            .bind(host: settings.host, port: settings.port) { channel in self.initialize(channel, tls: nil) }
-        listeners.append(tcp)
+            .bind(host: settings.host, port: settings.port) { channel in
+                self.initialize(channel, tls: nil, keepingIn: tcpUnclaimed)
+            }
+        listeners.append(Listener(channel: tcp, unclaimed: tcpUnclaimed))
         let tcpPort = tcp.channel.localAddress?.port
         context.logger.notice("listening", metadata: ["address": "\(settings.host):\(tcpPort ?? settings.port)"])
         if let tls = settings.tls, let tlsContext {
+            let tlsUnclaimed = Unclaimed()
             let secure = try await tcpBootstrap()
-                .bind(host: tls.host, port: tls.port) { channel in self.initialize(channel, tls: tlsContext) }
-            listeners.append(secure)
+                .bind(host: tls.host, port: tls.port) { channel in
+                    self.initialize(channel, tls: tlsContext, keepingIn: tlsUnclaimed)
+                }
+            listeners.append(Listener(channel: secure, unclaimed: tlsUnclaimed))
             boundTLSPort.withLock { $0 = secure.channel.localAddress?.port }
             context.logger.notice(
                 "listening",
@@ -178,19 +188,20 @@ public final class LineServer: Sendable {
                 ])
         }
         if let path = settings.unixPath {
-            listeners.append(
-                try await ServerBootstrap(group: group)
-                    .childChannelOption(.allowRemoteHalfClosure, value: true)
-                    .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
-                        self.initialize(channel, tls: nil)
-                    })
+            let unixUnclaimed = Unclaimed()
+            let unix = try await ServerBootstrap(group: group)
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                    self.initialize(channel, tls: nil, keepingIn: unixUnclaimed)
+                }
+            listeners.append(Listener(channel: unix, unclaimed: unixUnclaimed))
             context.logger.notice("listening", metadata: ["unix": "\(path)"])
         }
         // Published once every listener is bound: whoever waits for the port (tests, the
         // systemd readiness) then finds them all.
         boundPort.withLock { $0 = tcpPort }
         let all = listeners
-        listening.withLock { $0 = all.map(\.channel) }
+        listening.withLock { $0 = all.map(\.channel.channel) }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 for listener in all { group.addTask { try await self.accept(on: listener) } }
@@ -198,7 +209,7 @@ public final class LineServer: Sendable {
             self.context.logger.debug("every connection closed")
         } onGracefulShutdown: {
             self.context.logger.notice("stopping: no new connections")
-            for listener in all { listener.channel.close(promise: nil) }
+            for listener in all { listener.channel.channel.close(promise: nil) }
         }
     }
 
@@ -224,7 +235,9 @@ public final class LineServer: Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 
-    private func initialize(_ channel: any Channel, tls: NIOSSLContext?) -> EventLoopFuture<Accepted> {
+    private func initialize(_ channel: any Channel, tls: NIOSSLContext?, keepingIn unclaimed: Unclaimed)
+        -> EventLoopFuture<Accepted>
+    {
         channel.eventLoop.makeCompletedFuture {
             let handlers = channel.pipeline.syncOperations
             if let tls {
@@ -243,18 +256,33 @@ public final class LineServer: Sendable {
             let wrapped = try NIOAsyncChannel<InboundLine, ByteBuffer>(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(backPressureStrategy: .init(lowWatermark: 8, highWatermark: 64)))
-            return Accepted(channel: wrapped, inFlight: inFlight, principal: principal, unwritten: unwritten)
+            let accepted = Accepted(channel: wrapped, inFlight: inFlight, principal: principal, unwritten: unwritten)
+            if !unclaimed.keep(accepted) {
+                // The accept loop has ended: nobody will take it from the listener.
+                Task { await Self.close(accepted) }
+            }
+            return accepted
         }
+    }
+
+    /// Closes a connection nobody serves, as NIO wants it: through `executeThenClose`.
+    static func close(_ accepted: Accepted) async {
+        try? await accepted.channel.executeThenClose { _, _ in }
     }
 
     /// Accepts connections until the listener closes. The loop runs in a task of its own,
     /// out of reach of `run`'s cancellation: a cancelled iteration would drop connections the
     /// listener had already accepted, unclosed, which NIO treats as a programming error (a
     /// crash, seen when the leadership is lost as a client connects). Cancellation closes the
-    /// listener instead; the loop then ends by itself, closing what was still queued, and
-    /// ends the connections it serves. A graceful stop closes the listener too, and lets
-    /// the connections finish.
-    private func accept(on server: Listener) async throws {
+    /// listener instead; the loop then ends by itself and ends the connections it serves. A
+    /// graceful stop closes the listener too, and lets the connections finish.
+    ///
+    /// Whatever ends the loop, a connection accepted as the listener closed may never come
+    /// out of its stream (NIO drops it there, unclosed: a crash too). `Unclaimed` keeps each
+    /// one from its initializer on; the loop claims what it serves and closes the rest.
+    private func accept(on listener: Listener) async throws {
+        let server = listener.channel
+        let unclaimed = listener.unclaimed
         let stopping = StopFlag()
         let ended = StopFlag()
         let loop = Task {
@@ -262,14 +290,18 @@ public final class LineServer: Sendable {
                 try await withThrowingDiscardingTaskGroup { group in
                     do {
                         for try await connection in inbound {
+                            guard unclaimed.claim(connection) else { continue }
                             if stopping.isSet {
-                                group.addTask { try? await connection.channel.executeThenClose { _, _ in } }
+                                group.addTask { await Self.close(connection) }
                             } else {
                                 group.addTask { await self.serve(connection) }
                             }
                         }
                     } catch {
                         // The listening socket was closed: stop accepting.
+                    }
+                    for leftover in unclaimed.drain() {
+                        group.addTask { await Self.close(leftover) }
                     }
                     // Whichever of this and the cancellation comes second ends the connections.
                     ended.set()
@@ -283,6 +315,39 @@ public final class LineServer: Sendable {
             stopping.set()
             server.channel.close(promise: nil)
             if ended.isSet { loop.cancel() }
+        }
+    }
+
+    /// The connections a listener has accepted that the accept loop has not taken yet.
+    final class Unclaimed: Sendable {
+        private struct State {
+            var drained = false
+            var waiting: [ObjectIdentifier: Accepted] = [:]
+        }
+        private let state = Mutex(State())
+
+        /// Keeps `accepted` until it is claimed; false once the loop has ended (nobody
+        /// will claim it: the caller closes it).
+        func keep(_ accepted: Accepted) -> Bool {
+            state.withLock { state in
+                guard !state.drained else { return false }
+                state.waiting[ObjectIdentifier(accepted.channel.channel)] = accepted
+                return true
+            }
+        }
+
+        /// Takes `accepted` for the loop; false if it was already closed as a leftover.
+        func claim(_ accepted: Accepted) -> Bool {
+            state.withLock { $0.waiting.removeValue(forKey: ObjectIdentifier(accepted.channel.channel)) != nil }
+        }
+
+        /// Everything never claimed; from now on `keep` refuses.
+        func drain() -> [Accepted] {
+            state.withLock { state in
+                state.drained = true
+                defer { state.waiting = [:] }
+                return Array(state.waiting.values)
+            }
         }
     }
 

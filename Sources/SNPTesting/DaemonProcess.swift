@@ -87,7 +87,10 @@ public final class DaemonProcess: @unchecked Sendable {
         env["SNPD_ADMIN_TOKEN"] = adminSecret
         env["SNPD_SQL_DIR"] = TestPostgres.migrations.path
         p.environment = env
+        // Never the test runner's own output: a daemon outliving a crashed test process
+        // would hold that pipe open, and `swift test` would wait for it forever.
         p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         if let logFile {
             _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: logFile)
