@@ -137,8 +137,8 @@ let package = Package(
         .executableTarget(name: "snp-sim", dependencies: ["SNPCore", "SNPSimulation"]),
         .testTarget(name: "SNPSimulationTests", dependencies: ["SNPCore", "SNPSimulation"]),
         .testTarget(name: "SNPCoreTests", dependencies: ["SNPCore", "SNPSimulation"]),  // SNPSimulation: seeded generator
-        .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol"]),
-        .testTarget(name: "SNPFHIRTests", dependencies: ["SNPFHIR", "SNPCore"]),
+        .testTarget(name: "SNPProtocolTests", dependencies: ["SNPProtocol", "SNPTesting"]),  // SNPTesting: Subprocess
+        .testTarget(name: "SNPFHIRTests", dependencies: ["SNPFHIR", "SNPCore", "SNPTesting"]),  // SNPTesting: Subprocess
         .testTarget(
             name: "SNPServerTests",
             dependencies: [

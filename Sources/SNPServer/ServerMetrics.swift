@@ -7,10 +7,17 @@ import Synchronization
 /// process-wide one, so that daemons in one process (tests) keep apart.
 public final class ServerMetrics: Sendable {
     public let factory: any MetricsFactory
-    /// Handlers by label and dimensions, made once: a command costs a dictionary look-up,
-    /// not a registry's.
-    private let counters = Mutex<[String: Counter]>([:])
-    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    /// Handlers by label and dimension values, made once: a command costs a dictionary
+    /// look-up, not a registry's, and builds no key string.
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
+
+    /// A metric's label and its dimensions' values (the dimension names follow the label).
+    private struct Key: Hashable {
+        let label: String
+        let first: String
+        let second: String
+    }
     private let batchSize: Recorder
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -44,8 +51,8 @@ public final class ServerMetrics: Sendable {
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = label + dimensions.map { "|\($0.1)" }.joined()
-        return counters.withLock { cache in
+        counters.withLock { cache in
+            let key = Self.key(label, dimensions)
             if let c = cache[key] { return c }
             let c = Counter(label: label, dimensions: dimensions, factory: factory)
             cache[key] = c
@@ -54,13 +61,20 @@ public final class ServerMetrics: Sendable {
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
-        let key = label + dimensions.map { "|\($0.1)" }.joined()
-        return timers.withLock { cache in
+        timers.withLock { cache in
+            let key = Self.key(label, dimensions)
             if let t = cache[key] { return t }
             let t = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
             cache[key] = t
             return t
         }
+    }
+
+    /// Every metric here has at most two dimensions.
+    private static func key(_ label: String, _ dimensions: [(String, String)]) -> Key {
+        precondition(dimensions.count <= 2, "a metric of snpd has at most two dimensions")
+        return Key(
+            label: label, first: dimensions.first?.1 ?? "", second: dimensions.count > 1 ? dimensions[1].1 : "")
     }
 
     /// `OK`, or the code of an `ERR CODE message` reply.

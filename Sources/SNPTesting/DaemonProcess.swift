@@ -12,6 +12,8 @@ public final class DaemonProcess: @unchecked Sendable {
     public let database: DatabaseSettings
     public let adminSecret = "crash-test-admin-secret-0123"
     private var process: Process?
+    /// Fired when `process` ends.
+    private var exited = ExitSignal()
     /// More `SNPD_*` settings for `start()`.
     public var environment: [String: String] = [:]
     /// Where the daemon's log (standard error) goes; by default, the test's own.
@@ -95,8 +97,11 @@ public final class DaemonProcess: @unchecked Sendable {
             _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: logFile)
         }
+        let signal = ExitSignal()
+        p.terminationHandler = { _ in signal.fire() }
         try p.run()
         process = p
+        exited = signal
         if wait { try await waitUntilServing(seconds: 30) }
     }
 
@@ -121,18 +126,18 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     /// kill -9: no chance to finish anything.
-    public func kill9() {
+    public func kill9() async {
         guard let p = process, p.isRunning else { return }
         kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        await exited.wait()
         process = nil
     }
 
     /// SIGTERM, and waits for the exit status.
-    public func terminate() -> Int32 {
+    public func terminate() async -> Int32 {
         guard let p = process else { return 0 }
         p.terminate()
-        p.waitUntilExit()
+        await exited.wait()
         process = nil
         return p.terminationStatus
     }

@@ -95,6 +95,18 @@ public final class LineClient {
         self.iterator = lines.makeAsyncIterator()
     }
 
+    /// How long a read waits for a line before the client gives up and closes: the read
+    /// then sees the end of the stream, and its test fails instead of hanging.
+    public static let patience: TimeAmount = .seconds(60)
+
+    /// The next line from the server, or `nil` once closed (or after `patience`).
+    private func nextLine() async -> String? {
+        let channel = self.channel
+        let expiry = channel.eventLoop.scheduleTask(in: Self.patience) { channel.close(promise: nil) }
+        defer { expiry.cancel() }
+        return await iterator.next()
+    }
+
     /// Connects to `127.0.0.1:port`; with `tls`, through a TLS handshake; with `from`,
     /// from that local address (another loopback address, say, to look like another host).
     public static func connect(port: Int, tls: TLSConfiguration? = nil, from local: String? = nil) async throws -> LineClient {
@@ -129,7 +141,7 @@ public final class LineClient {
 
     /// The next line that is not an event; `nil` when the server closed the connection.
     public func readLine() async throws -> String? {
-        while let line = await iterator.next() {
+        while let line = await nextLine() {
             if line.hasPrefix("EVENT ") {
                 events.append(line)
                 continue
@@ -142,7 +154,7 @@ public final class LineClient {
     /// Waits for the next event line; fails if a reply comes instead.
     public func nextEvent() async throws -> String? {
         if !events.isEmpty { return events.removeFirst() }
-        guard let line = await iterator.next() else { return nil }
+        guard let line = await nextLine() else { return nil }
         guard line.hasPrefix("EVENT ") else { throw ClientError("expected an event, got \(line)") }
         return line
     }

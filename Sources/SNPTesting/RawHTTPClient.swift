@@ -26,8 +26,11 @@ public enum RawHTTPClient {
         return try parse(raw)
     }
 
-    /// Sends `bytes` and returns all the server sends until it closes.
-    public static func exchange(port: Int, bytes: [UInt8], tls: TLSConfiguration? = nil) async throws -> [UInt8] {
+    /// Sends `bytes` and returns all the server sends until it closes; a server that has
+    /// not closed after `limit` fails the exchange (a test fails, it does not hang).
+    public static func exchange(
+        port: Int, bytes: [UInt8], tls: TLSConfiguration? = nil, limit: TimeAmount = .seconds(60)
+    ) async throws -> [UInt8] {
         let context = try tls.map { try NIOSSLContext(configuration: $0) }
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
@@ -38,12 +41,19 @@ public enum RawHTTPClient {
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        return try await channel.executeThenClose { inbound, outbound in
+        let expiry = channel.channel.eventLoop.scheduleTask(in: limit) { channel.channel.close(promise: nil) }
+        defer { expiry.cancel() }
+        let started = NIODeadline.now()
+        let out = try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(bytes: bytes))
             var out: [UInt8] = []
             for try await chunk in inbound { out += Array(buffer: chunk) }
             return out
         }
+        if NIODeadline.now() - started >= limit {
+            throw SettingsError("the server at port \(port) did not close the connection within \(limit)")
+        }
+        return out
     }
 
     static func parse(_ raw: [UInt8]) throws -> Answer {

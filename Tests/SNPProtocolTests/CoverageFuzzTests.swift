@@ -1,5 +1,6 @@
 import Foundation
 import SNPProtocol
+import SNPTesting
 import Testing
 
 /// The coverage-guided fuzzer of the protocol (`tools/fuzz`, libFuzzer), run briefly: the
@@ -13,7 +14,9 @@ struct CoverageFuzzTests {
     /// Swift's toolchains for Linux do; on macOS, Xcode's does not ship libFuzzer.
     static let fuzzerAvailable: Bool = (try? run(["--check"]).status) == 0
 
-    /// Runs `scripts/fuzz` with `arguments`; its standard output and error, together.
+    /// Runs `scripts/fuzz` with `arguments`; its standard output and error, together. It
+    /// blocks its thread: only for `--check`, once, when the tests are planned (the run itself
+    /// goes through `Subprocess`, which does not).
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-fuzz-\(UUID().uuidString).out")
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -34,14 +37,14 @@ struct CoverageFuzzTests {
     /// 20 s of fuzzing, from the committed seeds alone, after the build (about a minute
     /// from scratch, with AddressSanitizer): no finding, and enough inputs to mean something.
     @Test(.enabled(if: fuzzerAvailable, "this swiftc cannot build with -sanitize=fuzzer,address"), .timeLimit(.minutes(5)))
-    func shortRunFindsNothing() throws {
+    func shortRunFindsNothing() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let (status, output) = try Self.run([
+        let (status, output) = try await Subprocess.run(Self.repository.appendingPathComponent("scripts/fuzz"), [
             "--seconds", "20", "--seed", "1", "--corpus", scratch.appendingPathComponent("corpus").path,
             "--log", scratch.appendingPathComponent("libfuzzer.log").path,
-        ])
+        ], directory: Self.repository)
         let summary = output.split(separator: "\n").last { $0.hasPrefix("fuzz: ") } ?? "no summary"
         print(summary)
         #expect(status == 0, "scripts/fuzz found something or failed:\n\(output.suffix(4_000))")

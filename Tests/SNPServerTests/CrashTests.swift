@@ -48,7 +48,7 @@ struct CrashTests {
         #expect(await standby.answers() == false, "a standby does not listen while the leader lives")
         #expect(await leader.answers(), "the leader still serves")
 
-        leader.kill9()
+        await leader.kill9()
         let killedAt = ContinuousClock.now
         try await standby.waitUntilServing(seconds: 30)
         let takeover = ContinuousClock.now - killedAt
@@ -62,7 +62,7 @@ struct CrashTests {
         try await admin2.expectOK("SLOT ADD pro=\(rpps(1)) start=\(later.0) end=\(later.1)")
         #expect(try await admin2.send("REQ GET ref=K2")["state"] == "booked")
         await admin2.close()
-        _ = standby.terminate()
+        _ = await standby.terminate()
         print("standby takeover: serving \(takeover) after kill -9 of the leader")
         #expect(takeover < .seconds(15), "within a few seconds")
     }
@@ -92,7 +92,7 @@ struct CrashTests {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 100...900)))
-                daemon.kill9()
+                await daemon.kill9()
                 try await group.waitForAll()
             }
         }
@@ -101,7 +101,7 @@ struct CrashTests {
         let (lost, overbooked, leaked) = try await TestPostgres.withStore(db) { store in
             try await Self.audit(store, seen)
         }
-        _ = daemon.terminate()
+        _ = await daemon.terminate()
         print("crash test: \(rounds) kill -9, operations acknowledged \(seen.acknowledged), lost \(lost), overbooked slots \(overbooked), refused but present \(leaked)")
         #expect(seen.acknowledged > 20, "traffic really ran")
         #expect(lost == 0)

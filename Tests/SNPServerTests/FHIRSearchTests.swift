@@ -61,7 +61,7 @@ struct FHIRSearchTests {
         let start = try #require(first["start"] as? String)
         #expect(start.hasSuffix(".000+01:00") || start.hasSuffix(".000+02:00"), "Paris offset: \(start)")
         #expect(first["status"] as? String == "free")
-        try Self.validate(one.body)
+        try await Self.validate(one.body)
 
         // Pro 1 and 2 and the one without contact; bare RPPS, raw `|` and `+`, a space after a comma.
         let both = try await RawHTTPClient.get(
@@ -70,7 +70,7 @@ struct FHIRSearchTests {
             headers: auth)
         #expect(both.status == 200, "\(both.body)")
         #expect((both.json as? [String: Any])?["total"] as? Int == 3, "\(both.body.prefix(500))")
-        try Self.validate(both.body)
+        try await Self.validate(both.body)
 
         // 25 identifiers are fine, 26 are not.
         let many = (1...26).map { "\(Self.system)|8\(rpps(100 + $0))" }
@@ -78,7 +78,7 @@ struct FHIRSearchTests {
             port: port, "/fhir/Slot?start=ge\(from)&start=le\(to)&schedule.actor:Practitioner.identifier=\(many.prefix(25).joined(separator: ","))",
             headers: auth)
         #expect(ok25.status == 200 && (ok25.json as? [String: Any])?["total"] as? Int == 0, "\(ok25.body.prefix(300))")
-        try Self.validate(ok25.body)
+        try await Self.validate(ok25.body)
         let bad26 = try await RawHTTPClient.get(
             port: port, "/fhir/Slot?start=ge\(from)&start=le\(to)&schedule.actor:Practitioner.identifier=\(many.joined(separator: ","))",
             headers: auth)
@@ -87,18 +87,18 @@ struct FHIRSearchTests {
             port: port, "/fhir/Slot?start=ge\(to)&start=le\(from)&schedule.actor:Practitioner.identifier=\(Self.system)|8\(rpps(1))",
             headers: auth)
         #expect(reversed.status == 400, "ge after le")
-        try Self.validate(reversed.body)
+        try await Self.validate(reversed.body)
         let metadata = try await RawHTTPClient.get(port: port, "/fhir/metadata")
-        try Self.validate(metadata.body)
+        try await Self.validate(metadata.body)
         await d.stop()
     }
 
     /// Runs the independent validator over one answer.
-    static func validate(_ json: String) throws { try validate([json]) }
+    static func validate(_ json: String) async throws { try await validate([json]) }
 
     /// Every document (one resource each) in one run of the validator (the SAS feed's
     /// Appointments too, `FeedTests`).
-    static func validate(_ documents: [String]) throws {
+    static func validate(_ documents: [String]) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-fhir-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -108,15 +108,10 @@ struct FHIRSearchTests {
             try json.write(to: file, atomically: true, encoding: .utf8)
             paths.append(file.path)
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", TestPostgres.repositoryRoot.appendingPathComponent("tests/fhir/validate.py").path] + paths
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0, "fhir.resources refused it: \(message)")
+        let script = TestPostgres.repositoryRoot.appendingPathComponent("tests/fhir/validate.py").path
+        let (status, output) = try await Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script] + paths)
+        print(output, terminator: "")
+        #expect(status == 0, "fhir.resources refused it: \(output)")
     }
 }
 
@@ -152,7 +147,7 @@ extension FHIRSearchTests {
         #expect(security == ["CPTS"])
         #expect(found["comment"] as? String == "https://rdv.example.fr/snp/\(rpps(1))")
         #expect(answer.body.contains("1560012345"), "the CPTS's IDNST identifier")
-        try Self.validate(answer.body)
+        try await Self.validate(answer.body)
         await d.stop()
     }
 }

@@ -65,8 +65,8 @@ import Testing
     static func key(_ reply: Reply) -> String { "\(reply["req"]!)-\(reply["slot"]!)" }
 
     /// Every captured Appointment, checked by the independent validator (`fhir.resources`, R4B).
-    static func validate(_ received: [FakeSAS.Received]) throws {
-        try FHIRSearchTests.validate(received.map { String(decoding: $0.body, as: UTF8.self) })
+    static func validate(_ received: [FakeSAS.Received]) async throws {
+        try await FHIRSearchTests.validate(received.map { String(decoding: $0.body, as: UTF8.self) })
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -143,7 +143,7 @@ import Testing
                 }
             }
             print("feed lifecycle: \(received.count) requests to the SAS, \(sas.appointments.count) appointments, duplicates \(sas.duplicates)")
-            try Self.validate(received)
+            try await Self.validate(received)
             // The SAS answered each message before the worker marks it delivered: wait for
             // the marks (bounded), not for a time.
             var levels = try await d.daemon.store.feedLevels()
@@ -177,7 +177,7 @@ import Testing
             #expect(op?["value"] as? String == "3f2504e0-4f89-11d3-9a0c-0305e82c3301")
             #expect(op?["system"] as? String == "urn:oid:1.2.250.1.213.3.6")
             #expect(((op?["type"] as? [String: Any])?["coding"] as? [[String: Any]])?.first?["code"] as? String == "INTRN")
-            try Self.validate(sas.received)
+            try await Self.validate(sas.received)
         }
     }
 
@@ -336,7 +336,7 @@ import Testing
         let killed = Atomic<Bool>(false)
         async let first: Void = book(port: daemon.port, clients: 2, stop: { killed.load(ordering: .relaxed) })
         while tally.acknowledged.withLock({ $0.count }) < 20 { try await Task.sleep(for: .milliseconds(5)) }
-        daemon.kill9()
+        await daemon.kill9()
         killed.store(true, ordering: .relaxed)
         await first
         let beforeKill = tally.acknowledged.withLock { $0.count }
@@ -348,7 +348,7 @@ import Testing
         let drained = try await Self.eventually(60) {
             try await TestPostgres.withStore(db) { try await $0.pendingFeedMessages(parkedOnly: false).isEmpty }
         }
-        _ = standby.terminate()
+        _ = await standby.terminate()
         await sas.stop()
         let acked = tally.acknowledged.withLock { $0 }
         let atSAS = sas.appointments

@@ -46,7 +46,17 @@ struct FloodTests {
         let db = try await TestPostgres.freshDatabase()
         let daemon = try DaemonProcess(database: db)
         try await daemon.start()
-        defer { _ = daemon.terminate() }
+        do {
+            try await measure(flood, on: daemon)
+        } catch {
+            _ = await daemon.terminate()
+            throw error
+        }
+        _ = await daemon.terminate()
+    }
+
+    /// Floods `daemon` as `flood` says, and checks what its memory did.
+    private func measure(_ flood: Flood, on daemon: DaemonProcess) async throws {
         if flood.needsSlots { try await publishSixtySlots(daemon) }
         let before = try #require(daemon.memoryKiB())
 

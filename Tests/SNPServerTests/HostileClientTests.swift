@@ -111,7 +111,7 @@ struct HostileClientTests {
         let open = try await openConnections(seenBy: good, settlingOn: 1)
         for g in greedy { g.close() }
         await good.close()
-        _ = daemon.terminate()
+        _ = await daemon.terminate()
         print(
             "greedy clients: 4 connections pipelined \(commandsSent) HELP without reading; "
                 + "daemon RSS \(before.resident / 1024) MiB before, peak \(after.peak / 1024) MiB; \(closedCount) closed for not reading")

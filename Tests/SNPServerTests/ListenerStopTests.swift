@@ -56,8 +56,13 @@ struct ListenerStopTests {
                     }
                 }
             }
-            // Let the storm run a little, stop while it goes on, then let it see the refusals.
-            try await Task.sleep(for: .milliseconds(150 + 50 * round))
+            // Let the storm be served (however loaded the machine), then stop while it goes
+            // on, a little later each round, then let it see the refusals.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while shared.tally.withLock({ $0.answered }) == 0 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(20 * round))
             await d.stop()
             shared.stopped.store(true, ordering: .sequentiallyConsistent)
             #expect(try await d.waitUntilEnded(seconds: 10), "round \(round): the daemon stops")

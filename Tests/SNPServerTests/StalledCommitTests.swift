@@ -137,7 +137,7 @@ struct StalledCommitTests {
             return try? await c.send("REQ ADD ref=STALLED prof=gp lat=47.6582 lon=-2.7608")
         }
         #expect(try await Self.waitForCommit(db, waitingOn: "Lock"), "the commit is stalled on the lock")
-        first.kill9()
+        await first.kill9()
         let answer = (try? await unanswered.value) ?? nil
         #expect(answer == nil, "the stalled command was never answered")
 
@@ -160,7 +160,7 @@ struct StalledCommitTests {
         #expect(rows["AFTER"] == fresh["req"], "a new identifier, inserted under its own ref")
         #expect(Set(rows.values).count == rows.count, "no identifier shared")
         #expect(listed == rows.count, "the daemon's memory is the database")
-        _ = second.terminate()
+        _ = await second.terminate()
     }
 
     /// Issue 14 item 3: one row the database refuses (here a constraint the engine does not
