@@ -137,11 +137,23 @@ public final class TestDaemon: Sendable {
 
     public var port: Int { daemon.server.port! }
 
-    /// Stops as on SIGTERM: no new connections, in-flight commands finish, then close.
+    /// Stops as on SIGTERM: no new connections, in-flight commands finish, then close. A
+    /// graceful stop still running after `stopPatience` is said on standard error and
+    /// cancelled (as systemd would kill it), so that one stuck stop does not hang the run.
     public func stop() async {
         await group.triggerGracefulShutdown()
+        let running = self.running
+        let watchdog = Task {
+            try await Task.sleep(for: Self.stopPatience)
+            FileHandle.standardError.write(
+                Data("TestDaemon: the graceful stop still runs after \(Self.stopPatience): cancelled\n".utf8))
+            running.cancel()
+        }
         _ = try? await running.value
+        watchdog.cancel()
     }
+
+    public static let stopPatience: Duration = .seconds(30)
 
     /// Connects and authenticates as the admin.
     public func admin() async throws -> LineClient {

@@ -145,6 +145,9 @@ final class RawWriter {
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
+        // `readLine` blocks its thread: never for more than 30 s.
+        var patience = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -166,7 +169,7 @@ final class RawWriter {
         return max(n, 0)
     }
 
-    /// Reads, blocking, up to the end of the next line; the line without its `\n`.
+    /// Reads, blocking (30 s at most), up to the end of the next line; the line without its `\n`.
     func readLine() -> String {
         var line: [UInt8] = []
         var byte: UInt8 = 0
