@@ -212,7 +212,7 @@ public struct WeekRun {
                     fates.append(.cancelledWaiting)
                     matchedAt.append(nil)
                 }
-            case .queued, .held, .expired:
+            case .pending, .queued, .held, .expired:
                 fates.append(.unserved)
                 matchedAt.append(nil)
             }
