@@ -167,3 +167,10 @@ extension MatchingEngine {
         return found
     }
 }
+
+extension MatchingEngine {
+    /// How many pairs a request brings to a batch of `keep` (for `snp-sim batch-bench`).
+    public func eligibleSlotCount(for r: CareRequest, now: Date, keep: Int) -> Int {
+        eligibleSlots(for: MatchNeed(r), now: now, keep: keep).count
+    }
+}
