@@ -59,9 +59,9 @@ if command == "batch-bench" {
     do {
         let r = try BatchBench.run(requests: requests, slots: slots, seed: seed)
         print(
-            "batch of \(r.requests) pending requests, \(r.slots) open slots: \(r.pairs) pairs, "
-                + "plan \(String(format: "%.3f", r.planSeconds)) s, decision \(String(format: "%.3f", r.decisionSeconds)) s "
-                + "(\(r.booked) booked, \(r.queued) queued)")
+            "batch of \(r.requests) pending requests, \(r.slots) open slots: \(r.pairs) pairs; CPU seconds: "
+                + "pairs \(String(format: "%.3f", r.pairsSeconds)), plan (pairs + solver) \(String(format: "%.3f", r.planSeconds)), "
+                + "whole decision \(String(format: "%.3f", r.decisionSeconds)) (\(r.booked) booked, \(r.queued) queued)")
     } catch {
         fail("\(error)")
     }

@@ -162,9 +162,23 @@ extension MatchingEngine {
                 }
             }
         }
-        found.sort { Candidate.better($0, than: $1) }
-        if found.count > keep { found.removeLast(found.count - keep) }
-        return found
+        // Sorted by a small key rather than moving the candidates themselves (each carries
+        // its slot): the same order as `Candidate.better`.
+        struct Key {
+            var score: Double
+            var start: Int64
+            var slot: Int64
+            var index: Int
+        }
+        var keys = found.indices.map { i in
+            Key(score: found[i].score, start: found[i].start.epochSeconds, slot: found[i].slot.id.number, index: i)
+        }
+        keys.sort { a, b in
+            if a.score != b.score { return a.score < b.score }
+            if a.start != b.start { return a.start < b.start }
+            return a.slot < b.slot
+        }
+        return keys.prefix(keep).map { found[$0.index] }
     }
 }
 
