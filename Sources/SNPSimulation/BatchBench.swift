@@ -3,7 +3,7 @@ import SNPCore
 
 /// `snp-sim batch-bench`: how long one batch decision of pending requests (`decide=`, issue
 /// 17) takes the engine, on a synthetic territory: `slots` open GP office slots of 20 min,
-/// spread over `pros` practices in a 60 × 60 km square and over the next 40 hours, and
+/// spread over `pros` practices in a 60 × 60 km square and over 40 hours from 2 hours on, and
 /// `requests` pending GP requests at random points of the square, all due at the same
 /// instant (the worst case: one batch decides them all). Prints the figures of
 /// docs/PERFORMANCE.md ("Batch decisions").
@@ -64,9 +64,10 @@ public enum BatchBench {
         var published = 0
         for (p, rpps) in pros.enumerated() {
             for i in 0..<perPro where published < slotCount {
-                // Slots of one professional never overlap: 40 h / perPro apart, from an hour on.
+                // Slots of one professional never overlap: 40 h / perPro apart, from two hours
+                // on (the decision comes an hour from now: every slot is still eligible then).
                 let gap = max(1_200, 40 * 3_600 / perPro)
-                let start = now.epochSeconds + 3_600 + Int64(i * gap + (p % 6) * 60)
+                let start = now.epochSeconds + 7_200 + Int64(i * gap + (p % 6) * 60)
                 _ = try engine.addSlot(
                     SlotDraft(
                         pro: rpps, start: Date(epochSeconds: start), end: Date(epochSeconds: start + 1_200)),
