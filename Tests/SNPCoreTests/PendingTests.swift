@@ -65,22 +65,45 @@ import Testing
         #expect([a2, b2].map { e.current($0).state } == [.booked, .booked])
     }
 
-    /// A due request is decided with the pending ones not yet due: it leaves them the place
-    /// they need most, and they stay pending.
-    @Test func aRequestNotYetDueWeighsInTheBatchAndStaysPending() throws {
+    /// A due request is decided with the pending ones not yet due: one whose place in the
+    /// optimum is not its best stays pending; one that gets its best place is booked then.
+    @Test func aRequestNotYetDueWeighsInTheBatchAndStaysPendingUnlessItGetsItsBestPlace() throws {
         var e = MatchingEngine(policy: .spec42)
-        let p1 = try e.addPro(1, at: Fixture.north(10))
+        // a at the patient's point, b 15 km north. x: 8 km from a, 7 from b; y: 12 km south
+        // of a (27 from b: beyond its radius); z: 23 km north of a (beyond), 8 from b.
+        let p1 = try e.addPro(1, at: Fixture.north(8))
         let p2 = try e.addPro(2, at: Fixture.north(-12))
+        let p3 = try e.addPro(3, at: Fixture.north(23))
         let x = try e.publish(p1, at: Fixture.hours(4))
         let y = try e.publish(p2, at: Fixture.hours(4))
+        let z = try e.publish(p3, at: Fixture.hours(4))
         let a = try e.addRequest(Self.deferred("a", decide: 3600), owner: Fixture.owner, now: Fixture.now)
         let b = try e.addRequest(Self.deferred("b", at: Fixture.north(15), decide: 7200), owner: Fixture.owner, now: Fixture.now)
+        // The optimum: a on x (8), b on z (8), rather than a on y (12), b on x (7). b's best
+        // place is x: it is not booked early, and waits.
         e.tick(now: Fixture.hours(1))
-        #expect(e.current(a).assignment?.slot == y.id)
+        #expect(e.current(a).assignment?.slot == x.id)
         #expect(e.current(b).state == .pending)
-        #expect(e.isOpen(x))
+        #expect(e.isOpen(z) && e.isOpen(y))
         e.tick(now: Fixture.hours(2))
-        #expect(e.current(b).assignment?.slot == x.id)
+        #expect(e.current(b).assignment?.slot == z.id)
+
+    }
+
+    @Test func aRequestNotYetDueThatGetsItsBestPlaceIsBookedWithTheBatch() throws {
+        var e = MatchingEngine(policy: .spec42)
+        let near = try e.addPro(1)
+        let far = try e.addPro(2, at: Fixture.north(60))
+        let x = try e.publish(near, at: Fixture.hours(4))
+        let w = try e.publish(far, at: Fixture.hours(4))
+        let a = try e.addRequest(Self.deferred("a", decide: 3600), owner: Fixture.owner, now: Fixture.now)
+        let b = try e.addRequest(Self.deferred("b", at: Fixture.north(60), decide: 6 * 3600), owner: Fixture.owner, now: Fixture.now)
+        e.tick(now: Fixture.hours(1))
+        #expect(e.current(a).assignment?.slot == x.id)
+        // b is not due, but its best place is its place in the optimum: waiting could only lose it.
+        #expect(e.current(b).assignment?.slot == w.id)
+        #expect(e.current(b).bookedAt == Fixture.hours(1))
+        #expect(e.pendingCount == 0)
     }
 
     @Test func aDueRequestWithNothingEligibleIsQueuedAndAnnouncedBookingsStay() throws {

@@ -10,16 +10,18 @@ import Foundation
 ///   the lowest total score (the default strategy's ranking: §4.2 cost, load and bid price).
 ///   The due requests get their place of that optimum (booked, with an `EVENT`), or the best
 ///   place left if something made it ineligible meanwhile (a weekly cap reached inside the
-///   batch), else they are queued (§4.3). The requests not yet due stay pending: they only
-///   weigh in the choice, so that a due request leaves a place to a pending one that needs
-///   it more.
+///   batch), else they are queued (§4.3). A request not yet due whose place in the optimum
+///   is its own best place is booked too: waiting could only lose it (to a request answered
+///   at once, or to time), and no pending request needs it more. The other requests not yet
+///   due stay pending: they weigh in the choice, so that a due request leaves a place to a
+///   pending one that needs it more.
 /// - Nothing announced is ever moved: bookings and holds are not in the batch; only open
 ///   places are.
 /// - The queue is not in the batch: every place that appears is offered to it at once
 ///   (§4.3, `offer`), so a queued request never has an eligible open place when a batch runs.
 ///
-/// docs/MATCHING.md ("Deferred decisions") says why no request is decided before its
-/// `decideBy`, and the limits of the model.
+/// docs/MATCHING.md ("Deferred decisions") gives the measurements behind that rule, and the
+/// limits of the model.
 extension MatchingEngine {
     /// Checks `decide=` against the request (§3.8): not with `hold=` or `slot=` (both take a
     /// place now), between the policy's bounds (1 min and 12 h), and less than `within` minus
@@ -62,18 +64,22 @@ extension MatchingEngine {
     }
 
     /// Decides the pending requests that are due (`decideBy` ≤ now), in one batch with all
-    /// the pending ones. Called by `tick`, so also at start for decisions that fell due while
-    /// the daemon was down: they are taken then, with the places open then.
+    /// the pending ones, and those not yet due that get their best place. Called by `tick`,
+    /// so also at start for decisions that fell due while the daemon was down: they are
+    /// taken then, with the places open then.
     mutating func decidePending(now: Date) {
         let t = now.epochSeconds
         dropStaleDecisions()
         guard let top = decisionDues.next, top.at <= t else { return }
         let batch = pendingRequests.sorted().compactMap { requests[$0] }
         let due = batch.map { ($0.decideBy?.epochSeconds ?? t) <= t }
-        let plan = batchPlan(batch, servedFirst: due, now: now)
-        // The due ones in queue order (priority, deadline, arrival): if a place of the plan
-        // fails its check, the most urgent request gets the best place left first.
-        let order = batch.indices.filter { due[$0] }.sorted {
+        let (plan, best) = batchSolution(batch, servedFirst: due, now: now)
+        let early = batch.indices.map { i in
+            !due[i] && plan[i] != nil && plan[i]?.slot.id == best[i]?.slot.id
+        }
+        // In queue order (priority, deadline, arrival): if a place of the plan fails its
+        // check, the most urgent request gets the best place left first.
+        let order = batch.indices.filter { due[$0] || early[$0] }.sorted {
             RequestQueue.key(for: batch[$0]) < RequestQueue.key(for: batch[$1])
         }
         for i in order {
@@ -82,9 +88,9 @@ extension MatchingEngine {
                 case .success(let c) = evaluate(slot, for: MatchNeed(r), now: now)
             {
                 assign(r, to: c, hold: false, now: now)
-            } else {
+            } else if due[i] {
                 rematch(r.id.number, now: now)  // the best place now, else the queue
-            }
+            }  // a request not yet due whose place failed its check stays pending
         }
         dropStaleDecisions()
     }
@@ -98,6 +104,13 @@ extension MatchingEngine {
     /// the batch: two requests of one batch may be planned on a professional with one
     /// booking left before the cap; the second then gets the best place left (`decidePending`).
     public func batchPlan(_ batch: [CareRequest], servedFirst: [Bool], now: Date) -> [Candidate?] {
+        batchSolution(batch, servedFirst: servedFirst, now: now).plan
+    }
+
+    /// `batchPlan`, with each request's best eligible place (its first by score).
+    func batchSolution(
+        _ batch: [CareRequest], servedFirst: [Bool], now: Date
+    ) -> (plan: [Candidate?], best: [Candidate?]) {
         let keep = batch.count
         var column: [Int64: Int] = [:]
         var capacities: [Int] = []
@@ -127,9 +140,10 @@ extension MatchingEngine {
             rows.append(edges)
         }
         let answer = BatchAssignment.solve(rows: rows, capacities: capacities, servedFirst: servedFirst)
-        return answer.enumerated().map { i, j in
+        let plan = answer.enumerated().map { i, j in
             j.flatMap { j in options[i].first { column[$0.slot.id.number] == j } }
         }
+        return (plan, options.map(\.first))
     }
 
     /// The `keep` best eligible regular slots for a need, best first (`Candidate.better`):
