@@ -77,7 +77,7 @@ public enum BatchAssignment {
         var touched: [Int] = []
         var scannedPlaces: [Int] = []
         var scannedRows: [Int] = []
-        var heap = MinHeap()
+        var heap = BinaryHeap<Entry>()
 
         for current in 0..<rowCount {
             var minValue = 0.0
@@ -130,52 +130,17 @@ public enum BatchAssignment {
         return placeForRow.map { $0 < realPlaces ? placeColumn[$0] : nil }
     }
 
-    /// A binary heap of tentative distances: least distance first, a free place before an
-    /// occupied one at the same distance (it ends the search), then the smaller place.
-    struct MinHeap {
-        struct Entry {
-            var distance: Double
-            var occupied: Bool
-            var place: Int
+    /// A tentative distance: least first, a free place before an occupied one at the same
+    /// distance (it ends the search), then the smaller place.
+    struct Entry: Comparable, Sendable {
+        var distance: Double
+        var occupied: Bool
+        var place: Int
 
-            static func < (a: Entry, b: Entry) -> Bool {
-                if a.distance != b.distance { return a.distance < b.distance }
-                if a.occupied != b.occupied { return !a.occupied }
-                return a.place < b.place
-            }
-        }
-
-        private var items: [Entry] = []
-
-        mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-        mutating func push(_ e: Entry) {
-            items.append(e)
-            var k = items.count - 1
-            while k > 0 {
-                let parent = (k - 1) / 2
-                guard items[k] < items[parent] else { break }
-                items.swapAt(k, parent)
-                k = parent
-            }
-        }
-
-        mutating func pop() -> Entry? {
-            guard !items.isEmpty else { return nil }
-            items.swapAt(0, items.count - 1)
-            let top = items.removeLast()
-            var k = 0
-            while true {
-                let l = 2 * k + 1
-                let r = l + 1
-                var m = k
-                if l < items.count, items[l] < items[m] { m = l }
-                if r < items.count, items[r] < items[m] { m = r }
-                if m == k { break }
-                items.swapAt(k, m)
-                k = m
-            }
-            return top
+        static func < (a: Entry, b: Entry) -> Bool {
+            if a.distance != b.distance { return a.distance < b.distance }
+            if a.occupied != b.occupied { return !a.occupied }
+            return a.place < b.place
         }
     }
 }
