@@ -49,11 +49,6 @@ extension MatchingEngine {
     /// Requests waiting for their decision.
     public var pendingCount: Int { pendingRequests.count }
 
-    /// When the next batch decision falls due, if any request is pending.
-    public var nextDecision: Date? {
-        decisionDues.items.lazy.filter { self.isLive($0) }.map(\.at).min().map { Date(epochSeconds: $0) }
-    }
-
     private func isLive(_ due: DueHeap.Item) -> Bool {
         guard let r = requests[due.id] else { return false }
         return r.state == .pending && r.decideBy?.epochSeconds == due.at
