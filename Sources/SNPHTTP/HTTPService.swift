@@ -133,10 +133,10 @@ public final class HTTPService: Service, Sendable {
     /// Levels are read when scraped, not kept up to date at every change.
     func recordLevels() {
         guard daemon.isLeading else { return }
-        let (open, queued) = daemon.service.stats
+        let (open, queued, pending) = daemon.service.stats
         daemon.metrics.gauge("snpd_open_slots", open)
         daemon.metrics.gauge("snpd_queued_requests", queued)
-        daemon.metrics.gauge("snpd_pending_requests", 0)
+        daemon.metrics.gauge("snpd_pending_requests", pending)
         daemon.metrics.gauge("snpd_connections", daemon.server.openConnections)
         daemon.metrics.gauge("snpd_leading", daemon.isLeading ? 1 : 0)
     }

@@ -88,8 +88,8 @@ public enum CommandTable {
             "stop a plan; withdraw=1 also withdraws its future slots that hold nothing"),
 
         row(.reqAdd, "REQ", "ADD", keys: ["ref", "prof", "lat", "lon"],
-            optional: ["prio", "mode", "within", "radius_km", "hold", "slot"], roles: [.admin, .regulator],
-            changes: true, "submit a request: booked, held or queued"),
+            optional: ["prio", "mode", "within", "radius_km", "hold", "slot", "decide"], roles: [.admin, .regulator],
+            changes: true, "submit a request: booked, held, queued, or pending with decide="),
         row(.reqConfirm, "REQ", "CONFIRM", positionals: ["id"], required: 1, roles: [.admin, .regulator],
             changes: true, "held → booked"),
         row(.reqDecline, "REQ", "DECLINE", positionals: ["id"], required: 1, roles: [.admin, .regulator],

@@ -272,7 +272,7 @@ enum CommandHandlers {
             priority: try a.int("prio", in: 1...3) ?? 2, modes: try a.modes("mode") ?? .inPerson,
             location: try a.location(), withinSeconds: try withinSeconds(a, e.policy),
             radiusKm: try a.double("radius_km", in: 0.1...e.policy.maxRadiusKm), holdSeconds: hold,
-            slot: try a.id("slot", prefix: "s", what: "slot"))
+            slot: try a.id("slot", prefix: "s", what: "slot"), decideSeconds: try a.seconds("decide"))
         let outcome = try e.addRequest(spec, owner: c.principal.name, now: c.now)
         return ReplyFormat.ok(RecordFields.outcome(outcome.request, rank: outcome.rank))
     }
@@ -358,7 +358,8 @@ enum CommandHandlers {
         let s = e.stats(now: c.now)
         return ReplyFormat.ok(
             Fields([
-                ("open_slots", String(s.openSlots)), ("queued", String(s.queued)), ("held", String(s.held)),
+                ("open_slots", String(s.openSlots)), ("queued", String(s.queued)), ("pending", String(s.pending)),
+                ("held", String(s.held)),
                 ("booked_today", String(s.bookedToday)), ("connections", String(c.connections)),
                 ("uptime_s", String(c.uptimeSeconds)),
             ] + (c.feedSkipped.map { [("feed_skipped", String($0))] } ?? [])))

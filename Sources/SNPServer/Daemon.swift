@@ -95,8 +95,9 @@ public final class Daemon: Service, Sendable {
         while server.port == nil && !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let (open, queued) = service.stats
-        systemd.notify("READY=1\nSTATUS=serving on \(settings.listener.host):\(server.port ?? 0), \(open) open slots, \(queued) queued")
+        let (open, queued, pending) = service.stats
+        systemd.notify(
+            "READY=1\nSTATUS=serving on \(settings.listener.host):\(server.port ?? 0), \(open) open slots, \(queued) queued, \(pending) pending")
         await withGracefulShutdownHandler {
             guard let interval = systemd.watchdogInterval else {
                 // No watchdog: nothing to do but say STOPPING=1 when the stop comes.

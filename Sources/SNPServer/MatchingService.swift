@@ -470,5 +470,7 @@ public actor MatchingService {
     private let feedWriteCount = Atomic<UInt64>(0)
     public nonisolated var feedWrites: UInt64 { feedWriteCount.load(ordering: .acquiring) }
 
-    public nonisolated var stats: (open: Int, queued: Int) { cell.read { engine, _ in (engine.openSlotCount, engine.queuedCount) } }
+    public nonisolated var stats: (open: Int, queued: Int, pending: Int) {
+        cell.read { engine, _ in (engine.openSlotCount, engine.queuedCount, engine.pendingCount) }
+    }
 }

@@ -82,6 +82,8 @@ enum RecordFields {
         case .booked, .held, .honored, .noshow:
             if let a = r.assignment { f.append(assignment(a)) }
             if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
+        case .pending:
+            if let by = r.decideBy { f.add("decide_by", time: by) }
         case .queued:
             if let rank { f.add("rank", integer: rank) }
             f.add("deadline", time: r.deadline)
@@ -105,6 +107,7 @@ enum RecordFields {
         if r.state.occupiesSlot, let a = r.assignment { f.append(assignment(a)) }
         if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
         if r.state == .queued, let rank { f.add("rank", integer: rank) }
+        if r.state == .pending, let by = r.decideBy { f.add("decide_by", time: by) }
         if let booked = r.bookedAt { f.add("booked_at", time: booked) }
         f.add("reason", r.reason)
         if let closed = r.closedAt { f.add("closed", time: closed) }
@@ -124,6 +127,7 @@ enum RecordFields {
             if a.kind == .extra { f.add("kind", a.kind.rawValue) }
         }
         if r.state == .held, let until = r.holdUntil { f.add("hold_until", time: until) }
+        if r.state == .pending, let by = r.decideBy { f.add("decide_by", time: by) }
         f.add("reason", r.reason)
         return f
     }

@@ -80,7 +80,7 @@ public struct Comparison {
             row.oracleSeconds = result.elapsed_s
         }
         for (name, policy) in strategies {
-            let (allocation, run) = try WeekRun.run(plan, policy: policy)
+            let (allocation, run) = try WeekRun.run(plan, policy: policy, deferShare: Strategies.deferShare(named: name))
             let indicators = WeekIndicators.compute(
                 plan: plan, allocation: allocation, instance: instance, withTimes: true)
             if oracle != nil {

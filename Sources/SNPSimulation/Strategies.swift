@@ -2,7 +2,9 @@ import SNPCore
 
 /// The engine's strategies by name, as `--strategy` takes them: `spec42`, `scarcity`, or a
 /// strategy with other numbers, `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10`
-/// (history in hours, refresh in minutes), to explore around the defaults.
+/// (history in hours, refresh in minutes), to explore around the defaults. `defer=P` is not a
+/// rule of the engine but of the regulators: P % of the requests that can wait (kiné and
+/// nurse requests, GP requests of priority 3) are sent with `decide=` (issue 17; `WeekRun`).
 public enum Strategies {
     public static let names = MatchingStrategy.allCases.map(\.rawValue)
     public static let defaultName = MatchingPolicy().strategy.rawValue
@@ -16,6 +18,7 @@ public enum Strategies {
             let kv = setting.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, let v = Double(kv[1]) else { return nil }
             switch kv[0] {
+            case "defer": guard (0...100).contains(v) else { return nil }
             case "bid": p.scarcity.bidPriceWeight = v
             case "load": p.scarcity.loadWeight = v
             case "risk": p.scarcity.riskPlaces = v
@@ -26,5 +29,14 @@ public enum Strategies {
             }
         }
         return p
+    }
+
+    /// The share (0 to 1) of the requests that can wait sent with `decide=`: `defer=P` of the name.
+    public static func deferShare(named text: String) -> Double {
+        for setting in text.split(separator: ":").dropFirst() {
+            let kv = setting.split(separator: "=", maxSplits: 1)
+            if kv.count == 2, kv[0] == "defer", let v = Double(kv[1]) { return v / 100 }
+        }
+        return 0
     }
 }

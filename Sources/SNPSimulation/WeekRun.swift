@@ -24,8 +24,12 @@ public struct WeekRun {
     public private(set) var optionsAtArrival: [Int]
     private let recordOptions = ProcessInfo.processInfo.environment["SNP_SIM_OPTIONS"] == "1"
 
-    public init(plan: WeekPlan, policy: MatchingPolicy) {
+    /// The share of the requests that can wait whose regulator sends them with `decide=`.
+    public let deferShare: Double
+
+    public init(plan: WeekPlan, policy: MatchingPolicy, deferShare: Double = 0) {
         self.plan = plan
+        self.deferShare = deferShare
         self.engine = MatchingEngine(policy: policy)
         self.slotIDs = Array(repeating: nil, count: plan.slots.count)
         self.requestIDs = Array(repeating: nil, count: plan.requests.count)
@@ -37,6 +41,8 @@ public struct WeekRun {
         case publish(Int)
         case cancel(Int)
         case request(Int)
+        /// A deferred request's `decide_by`: the `tick` before it decides.
+        case decide(Int)
 
         /// At the same instant: withdrawals, then publications, then the regulators.
         var order: Int {
@@ -45,13 +51,14 @@ public struct WeekRun {
             case .publish: 1
             case .cancel: 2
             case .request: 3
+            case .decide: 4
             }
         }
     }
 
     /// Runs the whole week and says how it ended.
-    public static func run(_ plan: WeekPlan, policy: MatchingPolicy) throws -> (Allocation, WeekRun) {
-        var run = WeekRun(plan: plan, policy: policy)
+    public static func run(_ plan: WeekPlan, policy: MatchingPolicy, deferShare: Double = 0) throws -> (Allocation, WeekRun) {
+        var run = WeekRun(plan: plan, policy: policy, deferShare: deferShare)
         try run.play()
         return (run.allocation(), run)
     }
@@ -65,6 +72,7 @@ public struct WeekRun {
         for (i, r) in plan.requests.enumerated() {
             events.append((r.createdAt, .request(i), i))
             if let c = r.cancelAt { events.append((c, .cancel(i), i)) }
+            if let d = decideSeconds(i) { events.append((r.createdAt + Int64(d), .decide(i), i)) }
         }
         events.sort { ($0.at, $0.event.order, $0.n) < ($1.at, $1.event.order, $1.n) }
 
@@ -108,7 +116,8 @@ public struct WeekRun {
                 let r = plan.requests[i]
                 let spec = RequestSpec(
                     ref: "SAS-\(plan.scenario.name)-\(i + 1)", profession: r.profession, priority: r.priority,
-                    modes: r.modes, location: r.location, withinSeconds: r.withinSeconds, radiusKm: r.radiusKm)
+                    modes: r.modes, location: r.location, withinSeconds: r.withinSeconds, radiusKm: r.radiusKm,
+                    decideSeconds: decideSeconds(i))
                 if recordOptions {
                     let need = MatchNeed(
                         profession: r.profession, modes: r.modes, location: r.location, radiusKm: r.radiusKm,
@@ -122,6 +131,8 @@ public struct WeekRun {
                 guard let id = requestIDs[i], let r = engine.request(id), !r.state.isFinal else { continue }
                 if let held = r.occupiedSlot, let s = slotOfNumber[held.number] { cancelledHolding[i] = s }
                 _ = try engine.cancel(id, reason: "patient_elsewhere", now: now)
+            case .decide:
+                break  // the tick at this instant, above, took the decision
             }
             try settle(now: now)
         }
@@ -134,6 +145,21 @@ public struct WeekRun {
         }
         _ = engine.takeJournal()
         engineSeconds = (clock.now - started).seconds
+    }
+
+    /// `decide=` of request `i`, if its regulator defers it: a request that can wait (kiné,
+    /// nurse, GP of priority 3), drawn with probability `deferShare` (the same requests for
+    /// every strategy of a run: a hash of the seed and the request), waiting 1 to 6 hours
+    /// (at most `within` minus the lead, less a minute).
+    func decideSeconds(_ i: Int) -> Int? {
+        let r = plan.requests[i]
+        guard deferShare > 0, r.profession != .gp || r.priority == 3 else { return nil }
+        let draw = SeededRandom.mix(plan.seed ^ SeededRandom.fnv1a("defer-\(i)"))
+        guard Double(draw % 1_000_000) / 1_000_000 < deferShare else { return nil }
+        let wait = 3_600 + Int((draw >> 20) % UInt64(5 * 3_600 + 1))
+        let latest = r.withinSeconds - MatchingPolicy().leadSeconds - 60
+        guard latest >= 3_600 else { return nil }
+        return min(wait, latest)
     }
 
     private mutating func tick(_ at: Int64) {
@@ -212,7 +238,7 @@ public struct WeekRun {
                     fates.append(.cancelledWaiting)
                     matchedAt.append(nil)
                 }
-            case .queued, .held, .expired:
+            case .pending, .queued, .held, .expired:
                 fates.append(.unserved)
                 matchedAt.append(nil)
             }

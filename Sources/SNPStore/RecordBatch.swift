@@ -175,6 +175,8 @@ struct RecordBatch {
         row.field("reason", r.reason)
         row.field("closed_at", r.closedAt)
         row.field("updated_at", r.updatedAt)
+        row.field("decide_s", r.spec.decideSeconds.map(Int64.init))
+        row.field("decide_by", r.decideBy)
     }
 }
 

@@ -165,7 +165,7 @@ public final class Store: Sendable {
             """
             SELECT id, ref, owner, profession, priority, modes, lat, lon, within_s, radius_km, hold_s, wanted_slot,
                    created_at, deadline, state, slot_id, pro, slot_start, slot_end, slot_mode, distance_km, cost,
-                   matched_at, hold_until, booked_at, declined, reason, closed_at, updated_at
+                   matched_at, hold_until, booked_at, declined, reason, closed_at, updated_at, decide_s, decide_by
             FROM requests ORDER BY id
             """, logger: logger)
         for try await row in requestRows {
@@ -179,7 +179,8 @@ public final class Store: Sendable {
                 priority: Int(try c[4].decode(Int16.self)), modes: modes,
                 location: GeoPoint(lat: try c[6].decode(Double.self), lon: try c[7].decode(Double.self)),
                 withinSeconds: try c[8].decode(Int.self), radiusKm: try c[9].decode(Double?.self),
-                holdSeconds: try c[10].decode(Int?.self), slot: try c[11].decode(Int64?.self).map(SlotID.slot))
+                holdSeconds: try c[10].decode(Int?.self), slot: try c[11].decode(Int64?.self).map(SlotID.slot),
+                decideSeconds: try c[29].decode(Int?.self))
             var r = CareRequest(
                 id: .request(try c[0].decode(Int64.self)), spec: spec, owner: try c[2].decode(String.self),
                 createdAt: try c[12].decode(Date.self), deadline: try c[13].decode(Date.self))
@@ -200,6 +201,7 @@ public final class Store: Sendable {
             r.reason = try c[26].decode(String?.self)
             r.closedAt = try c[27].decode(Date?.self)
             r.updatedAt = try c[28].decode(Date.self)
+            r.decideBy = try c[30].decode(Date?.self)
             requests.append(r)
         }
         var plans: [Plan] = []

@@ -9,14 +9,17 @@ import SNPSimulation
 ///                     [--solver scipy|ortools] [--table]
 ///     snp-sim run     (same options; the engine only, no oracle)
 ///     snp-sim export  (same options; writes the oracle instances and stops)
+///     snp-sim batch-bench [--requests 1000] [--slots 10000] [--seed 1]
 let usage = """
-    usage: snp-sim compare|run|export [--scenario all|\(Scenario.all.map(\.name).joined(separator: "|"))]
+    usage: snp-sim batch-bench [--requests N] [--slots N] [--seed N]
+           snp-sim compare|run|export [--scenario all|\(Scenario.all.map(\.name).joined(separator: "|"))]
                    [--arrival all|\(ArrivalKind.allCases.map(\.rawValue).joined(separator: "|"))] [--seed N[,N…]]
                    [--strategy all|\(Strategies.names.joined(separator: "|"))[,…]] [--out DIR] [--oracle PATH]
                    [--solver scipy|ortools] [--extra N:K] [--table]
       compare  the engine and the offline oracle (python3 tools/oracle/oracle.py), with ratios
       run      the engine only
       export   write the oracle's instances (JSON) into --out and stop
+      batch-bench  time one batch decision of N pending requests (decide=) against N open slots
     Defaults: all scenarios and arrival kinds, seed 1, the engine's default strategy
     (\(Strategies.defaultName)), --out var/sim. --extra 5:2 gives one GP in five extra capacity
     (surnuméraire) of 2 patients a weekday, 08:00-19:00, in the engine's week and the oracle's.
@@ -34,7 +37,7 @@ func required<T>(_ value: T?, _ message: @autoclosure () -> String) -> T {
 }
 
 var arguments = Array(CommandLine.arguments.dropFirst())
-guard let command = arguments.first, ["compare", "run", "export"].contains(command) else { fail(usage) }
+guard let command = arguments.first, ["compare", "run", "export", "batch-bench"].contains(command) else { fail(usage) }
 arguments.removeFirst()
 var options: [String: String] = [:]
 var tableOnly = false
@@ -47,6 +50,22 @@ while let key = arguments.first {
     guard key.hasPrefix("--"), let value = arguments.first else { fail(usage) }
     arguments.removeFirst()
     options[String(key.dropFirst(2))] = value
+}
+if command == "batch-bench" {
+    let requests = required(Int(options.removeValue(forKey: "requests") ?? "1000"), "bad --requests")
+    let slots = required(Int(options.removeValue(forKey: "slots") ?? "10000"), "bad --slots")
+    let seed = required(UInt64(options.removeValue(forKey: "seed") ?? "1"), "bad --seed")
+    if let unknown = options.keys.sorted().first { fail("unknown option --\(unknown)\n\(usage)") }
+    do {
+        let r = try BatchBench.run(requests: requests, slots: slots, seed: seed)
+        print(
+            "batch of \(r.requests) pending requests, \(r.slots) open slots: \(r.pairs) pairs; CPU seconds: "
+                + "pairs \(String(format: "%.3f", r.pairsSeconds)), plan (pairs + solver) \(String(format: "%.3f", r.planSeconds)), "
+                + "whole decision \(String(format: "%.3f", r.decisionSeconds)) (\(r.booked) booked, \(r.queued) queued)")
+    } catch {
+        fail("\(error)")
+    }
+    exit(0)
 }
 let known: Set<String> = ["scenario", "arrival", "seed", "strategy", "out", "oracle", "solver", "extra"]
 if let unknown = options.keys.sorted().first(where: { !known.contains($0) }) {

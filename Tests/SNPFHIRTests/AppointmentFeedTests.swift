@@ -21,7 +21,7 @@ import Testing
                 slot: .slot(slot), pro: F.rpps(pro), start: start, end: start.addingTimeInterval(1200), mode: .office,
                 distanceKm: 1, cost: 1, at: created.addingTimeInterval(60))
         }
-        if state != .held && state != .queued { r.bookedAt = created.addingTimeInterval(60) }
+        if state != .held && state != .queued && state != .pending { r.bookedAt = created.addingTimeInterval(60) }
         return r
     }
 
@@ -50,6 +50,18 @@ import Testing
         let (c, _) = messages([.request(old: booked, new: cancelled)], op: op)
         #expect(c.map(\.method) == [.put])
         #expect(try status(c[0]) == "cancelled")
+    }
+
+    /// A pending request (decide=) is no appointment; its batch decision to `booked` is a POST.
+    @Test func aPendingRequestDecidedByABatchIsAPost() throws {
+        let pending = request(.pending)
+        let booked = request(.booked)
+        let (none, _) = messages([.request(old: nil, new: pending)], op: op)
+        #expect(none.isEmpty)
+        let (m, skipped) = messages([.request(old: pending, new: booked)], op: op)
+        #expect(skipped == 0)
+        #expect(m.map(\.method) == [.post])
+        #expect(try status(m[0]) == "booked")
     }
 
     @Test func aMoveCancelsTheOldAppointmentAndBooksANewOne() throws {

@@ -98,7 +98,7 @@ import Testing
         (.planDel, "PLAN DEL <id> [withdraw=…]"),
         (.auth, "AUTH <token>"), (.ping, "PING"), (.reqGet, "REQ GET [<id>] [ref=…] [owner=…]"),
         (.reqOutcome, "REQ OUTCOME <id> result=…"), (.reqCancel, "REQ CANCEL <id> [reason=…]"),
-        (.reqAdd, "REQ ADD ref=… prof=… lat=… lon=… [prio=…] [mode=…] [within=…] [radius_km=…] [hold=…] [slot=…]"),
+        (.reqAdd, "REQ ADD ref=… prof=… lat=… lon=… [prio=…] [mode=…] [within=…] [radius_km=…] [hold=…] [slot=…] [decide=…]"),
     ])
     func usageIsGeneratedFromTheRow(name: CommandName, usage: String) {
         #expect(CommandTable.spec(name).usage == usage)

@@ -247,6 +247,32 @@ struct ReportTests {
         #expect(try ReportFormat.csv.render(report).split(separator: "\r\n")[0].hasSuffix(";booked_extra"))
     }
 
+    /// A pending request (decide=) is created, in no final state, and counts in the
+    /// denominators like a queued one; once decided and booked, it is booked.
+    @Test func pendingRequestsCountAsCreatedAndDecidedOnesAsBooked() async throws {
+        var e = MatchingEngine()
+        _ = try e.putProfessional(
+            ProfessionalDraft(rpps: Self.pro(1), profession: .gp, name: "Dr Un", location: Self.vannes, territory: "T-A"),
+            now: Self.at(minutes: -60))
+        _ = try e.addSlot(
+            SlotDraft(pro: Self.pro(1), start: Self.at(minutes: 180), end: Self.at(minutes: 200)), now: Self.at(minutes: -30))
+        let decided = try e.addRequest(
+            RequestSpec(ref: "A", profession: .gp, location: Self.north(1), decideSeconds: 3600), owner: "samu56",
+            now: Self.at(minutes: 0))
+        let pending = try e.addRequest(
+            RequestSpec(ref: "B", profession: .gp, location: Self.north(1), decideSeconds: 6 * 3600), owner: "samu56",
+            now: Self.at(minutes: 10))
+        e.tick(now: Self.at(minutes: 60))
+        #expect(e.request(decided.request.id)?.state == .booked)
+        #expect(e.request(pending.request.id)?.state == .pending)
+        let (report, _, _) = try await Self.reported(e.takeJournal(), day: "2026-03-10")
+        #expect(report.total.requests == 2)
+        #expect(report.total.booked == 1)
+        #expect(report.total.expired == 0)
+        #expect(report.total.cancelled_by_regulator == 0)
+        #expect(report.total.rate_48h == 0.5)
+    }
+
     @Test func filesAreSelfContainedAndSpreadsheetFriendly() async throws {
         let (report, _, _) = try await Self.reported(try Self.buildDay(), day: "2026-03-10")
         let csv = try ReportFormat.csv.render(report)

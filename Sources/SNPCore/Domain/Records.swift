@@ -202,6 +202,9 @@ public enum SlotKind: String, CaseIterable, Sendable, Codable {
 
 /// Where a request stands (§3.8).
 public enum RequestState: String, CaseIterable, Sendable, Codable {
+    /// Asked with `decide=`: no place yet, decided with the other pending requests by
+    /// `decideBy` at the latest (booked, or queued if nothing is eligible then).
+    case pending
     /// Waiting in the priority queue for capacity.
     case queued
     /// A slot is reserved until `holdUntil`, waiting for the regulator's `REQ CONFIRM`.
@@ -219,7 +222,7 @@ public enum RequestState: String, CaseIterable, Sendable, Codable {
     public var occupiesSlot: Bool {
         switch self {
         case .held, .booked, .honored, .noshow: true
-        case .queued, .expired, .cancelled: false
+        case .pending, .queued, .expired, .cancelled: false
         }
     }
 
@@ -227,7 +230,7 @@ public enum RequestState: String, CaseIterable, Sendable, Codable {
     public var isFinal: Bool {
         switch self {
         case .honored, .noshow, .expired, .cancelled: true
-        case .queued, .held, .booked: false
+        case .pending, .queued, .held, .booked: false
         }
     }
 }
@@ -250,10 +253,14 @@ public struct RequestSpec: Sendable, Equatable, Codable {
     public var holdSeconds: Int?
     /// A specific slot chosen from `SLOT FIND`.
     public var slot: SlotID?
+    /// `decide=`: the regulator will call back, so the answer may wait this many seconds
+    /// (the request is `pending` until then, decided with the other pending ones).
+    public var decideSeconds: Int?
 
     public init(
         ref: String, profession: Profession, priority: Int = 2, modes: ModeSet = .inPerson, location: GeoPoint,
-        withinSeconds: Int = 48 * 3600, radiusKm: Double? = nil, holdSeconds: Int? = nil, slot: SlotID? = nil
+        withinSeconds: Int = 48 * 3600, radiusKm: Double? = nil, holdSeconds: Int? = nil, slot: SlotID? = nil,
+        decideSeconds: Int? = nil
     ) {
         self.ref = ref
         self.profession = profession
@@ -264,6 +271,7 @@ public struct RequestSpec: Sendable, Equatable, Codable {
         self.radiusKm = radiusKm
         self.holdSeconds = holdSeconds
         self.slot = slot
+        self.decideSeconds = decideSeconds
     }
 }
 
@@ -316,6 +324,9 @@ public struct CareRequest: Sendable, Equatable, Codable {
     /// shown, and it gives nobody a view of the request.
     public var formerAssignment: Assignment?
     public var holdUntil: Date?
+    /// For a request asked with `decide=`: when it is decided at the latest (creation plus
+    /// `decide`). Kept once decided, as history.
+    public var decideBy: Date?
     /// The first time it reached `booked` (the ACI counts a request once booked, whatever follows).
     public var bookedAt: Date?
     /// Slots this request declined: never proposed to it again.
@@ -336,6 +347,7 @@ public struct CareRequest: Sendable, Equatable, Codable {
         self.assignment = nil
         self.formerAssignment = nil
         self.holdUntil = nil
+        self.decideBy = nil
         self.bookedAt = nil
         self.declined = []
         self.reason = nil

@@ -267,8 +267,15 @@ extension MatchingEngine {
             throw .badRequest("within must be between 1s and \(DurationText.format(seconds: policy.windowSeconds))")
         }
         let deadline = Date(epochSeconds: now.epochSeconds + Int64(spec.withinSeconds))
-        let request = CareRequest(id: .request(lastRequestNumber + 1), spec: spec, owner: owner, createdAt: now, deadline: deadline)
-        if let wanted = spec.slot {
+        var request = CareRequest(id: .request(lastRequestNumber + 1), spec: spec, owner: owner, createdAt: now, deadline: deadline)
+        if let decide = spec.decideSeconds {
+            // Pending (§3.8, decide=): no place now; decided with the others by decide_by.
+            try checkDecide(decide, spec: spec)
+            _ = nextRequestID()
+            request.state = .pending
+            request.decideBy = Date(epochSeconds: now.epochSeconds + Int64(decide))
+            put(request)
+        } else if let wanted = spec.slot {
             guard let slot = slots[wanted.number] else { throw .conflict("slot \(wanted) does not exist") }
             switch evaluate(slot, for: MatchNeed(request), now: now) {
             case .failure(let why): throw .conflict("slot \(wanted) is not eligible: \(why.explanation)")
@@ -356,7 +363,7 @@ extension MatchingEngine {
 
     /// Matches a request that has no slot: the best candidate, booked (or held if it asked
     /// for a hold), else it stays queued; past its deadline it expires.
-    private mutating func rematch(_ number: Int64, now: Date) {
+    mutating func rematch(_ number: Int64, now: Date) {
         guard let r = requests[number] else { return }
         if let best = matchCandidates(for: MatchNeed(r), now: now, limit: 1).first {
             assign(r, to: best, hold: r.spec.holdSeconds != nil, now: now)
@@ -374,7 +381,7 @@ extension MatchingEngine {
         }
     }
 
-    private mutating func assign(_ request: CareRequest, to c: Candidate, hold: Bool, now: Date) {
+    mutating func assign(_ request: CareRequest, to c: Candidate, hold: Bool, now: Date) {
         var r = request
         r.state = hold ? .held : .booked
         r.holdUntil = hold ? now.addingTimeInterval(TimeInterval(r.spec.holdSeconds ?? 0)) : nil

@@ -54,6 +54,10 @@ public struct MatchingEngine: Sendable {
     var stateCounts: [RequestState: Int] = [:]
     var deadlines = DueHeap()
     var holds = DueHeap()
+    /// Requests asked with `decide=` and not yet decided, and their `decideBy` times (stale
+    /// entries are skipped when popped): the timer of batch decisions (PendingDecisions.swift).
+    var pendingRequests = Set<Int64>()
+    var decisionDues = DueHeap()
     /// The largest home radius any professional has set.
     var maxProHomeRadiusKm = 0.0
     /// How far to look for `home` slots: the largest radius any professional travels.
@@ -214,6 +218,14 @@ public struct MatchingEngine: Sendable {
                 queue.remove(r)
             }
         }
+        if r.state == .pending {
+            if sign > 0 {
+                pendingRequests.insert(n)
+                if let by = r.decideBy { decisionDues.push(.init(at: by.epochSeconds, id: n)) }
+            } else {
+                pendingRequests.remove(n)
+            }
+        }
         if sign > 0, r.state == .held, let until = r.holdUntil {
             holds.push(.init(at: until.epochSeconds, id: n))
         }
@@ -301,6 +313,7 @@ public struct MatchingEngine: Sendable {
         if let due = holds.next, due.at <= t { return true }
         if let due = deadlines.next, due.at <= t { return true }
         if let due = planDues.next, due.at <= t { return true }
+        if let due = decisionDues.next, due.at <= t { return true }
         guard policy.strategy == .scarcity else { return bidPrices.refreshedAt != nil }
         return bidPricesDue(at: t)
     }
@@ -343,6 +356,8 @@ public struct MatchingEngine: Sendable {
             lastPurge = t
         }
         for number in freed { release(slot: number, now: now) }
+        // Last, so that the batch sees the places freed and published above.
+        decidePending(now: now)
     }
 
     /// RGPD minimisation in memory: `snpd retention` snaps the location of requests older than
@@ -356,7 +371,8 @@ public struct MatchingEngine: Sendable {
         var n = snappedThrough + 1
         while n <= lastRequestNumber {
             if let r = requests[n] {
-                guard r.createdAt.epochSeconds < cutoff, r.state != .queued, r.state != .held else { break }
+                guard r.createdAt.epochSeconds < cutoff, r.state != .queued, r.state != .held, r.state != .pending
+                else { break }
                 requests[n]!.spec.location = r.spec.location.snappedForRetention
             }
             n += 1

@@ -19,6 +19,10 @@ public struct MatchingPolicy: Sendable, Equatable {
     public var horizonSeconds = 7 * 86_400
     /// The longest hold a regulator may ask for.
     public var maxHoldSeconds = 3_600
+    /// The longest wait a regulator may ask for with `decide=` (SPEC §3.8: 12 h), and the
+    /// shortest (below a minute, deferring makes no sense: ask without `decide=`).
+    public var maxDecideSeconds = 12 * 3600
+    public var minDecideSeconds = 60
     /// The largest `radius_km` accepted.
     public var maxRadiusKm = 300.0
     /// How the engine chooses among eligible slots and waiting requests (docs/MATCHING.md):

@@ -13,6 +13,8 @@ public enum SlotListState: String, Sendable, CaseIterable {
 public struct EngineStats: Sendable, Equatable {
     public var openSlots: Int
     public var queued: Int
+    /// Requests asked with `decide=` and not yet decided.
+    public var pending: Int
     public var held: Int
     public var bookedToday: Int
 }
@@ -94,6 +96,7 @@ extension MatchingEngine {
         EngineStats(
             openSlots: open.count,
             queued: stateCounts[.queued] ?? 0,
+            pending: stateCounts[.pending] ?? 0,
             held: stateCounts[.held] ?? 0,
             bookedToday: bookedPerDay[ParisTime.dayNumber(at: now.epochSeconds)] ?? 0)
     }

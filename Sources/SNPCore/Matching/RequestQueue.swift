@@ -150,11 +150,24 @@ struct DueHeap: Sendable {
         static func < (a: Item, b: Item) -> Bool { (a.at, a.id) < (b.at, b.id) }
     }
 
-    private(set) var items: [Item] = []
+    private var heap = BinaryHeap<Item>()
 
-    var next: Item? { items.first }
+    var items: [Item] { heap.items }
+    var next: Item? { heap.next }
+    mutating func push(_ item: Item) { heap.push(item) }
+    mutating func pop() -> Item? { heap.pop() }
+}
 
-    mutating func push(_ item: Item) {
+/// A binary min-heap: the due times of the engine (`DueHeap`) and the searches of
+/// `BatchAssignment`.
+struct BinaryHeap<Element: Comparable & Sendable>: Sendable {
+    private(set) var items: [Element] = []
+
+    var next: Element? { items.first }
+
+    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
+
+    mutating func push(_ item: Element) {
         items.append(item)
         var i = items.count - 1
         while i > 0 {
@@ -165,7 +178,7 @@ struct DueHeap: Sendable {
         }
     }
 
-    mutating func pop() -> Item? {
+    mutating func pop() -> Element? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
