@@ -16,6 +16,9 @@ public struct DaemonSettings: Sendable {
     public var migrate = true
     /// `SNPD_ADMIN_TOKEN`: a secret that acts as the `admin` token from start on.
     public var adminToken: String?
+    /// How long a graceful stop (SIGTERM) may take before the daemon cancels what is still
+    /// running, then exits (`SNPD_STOP_TIMEOUT`): a stop always ends, whatever hangs.
+    public var stopTimeout: Duration = .seconds(20)
     public var logLevel: Logger.Level = .info
     /// The HTTP listeners (SPEC §7): FHIR for the SAS platform, metrics, health.
     public var http = HTTPSettings()

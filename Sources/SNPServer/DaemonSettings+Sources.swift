@@ -29,6 +29,7 @@ extension DaemonSettings {
             s.listener.maxConnectionsPerAddress = try int(v, "SNPD_MAX_CONNECTIONS_PER_ADDRESS", 1...1_000_000)
         }
         if let v = merged["SNPD_LINE_TIMEOUT"] { s.listener.lineTimeout = .seconds(try seconds(v, "SNPD_LINE_TIMEOUT")) }
+        if let v = merged["SNPD_STOP_TIMEOUT"] { s.stopTimeout = .seconds(try seconds(v, "SNPD_STOP_TIMEOUT")) }
         if let v = merged["SNPD_WRITE_TIMEOUT"] { s.listener.writeTimeout = .seconds(try seconds(v, "SNPD_WRITE_TIMEOUT")) }
         s.listener.tls = try tlsListener(merged)
         s.http = try http(merged)

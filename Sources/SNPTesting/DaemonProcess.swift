@@ -133,11 +133,20 @@ public final class DaemonProcess: @unchecked Sendable {
         process = nil
     }
 
-    /// SIGTERM, and waits for the exit status.
+    /// SIGTERM, and waits for the exit status. A daemon still running a minute later is
+    /// said on standard error and killed (its status is then SIGKILL's): the test's own
+    /// checks fail, the run goes on.
     public func terminate() async -> Int32 {
         guard let p = process else { return 0 }
         p.terminate()
+        let pid = p.processIdentifier
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            FileHandle.standardError.write(Data("DaemonProcess: snpd \(pid) still running 60 s after SIGTERM: killed\n".utf8))
+            kill(pid, SIGKILL)
+        }
         await exited.wait()
+        watchdog.cancel()
         process = nil
         return p.terminationStatus
     }

@@ -19,7 +19,7 @@ public struct TestCertificates: Sendable {
 
     private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
-    public static func make() throws -> TestCertificates {
+    public static func make() async throws -> TestCertificates {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let d = folder.path
@@ -37,8 +37,12 @@ public struct TestCertificates: Sendable {
             "openssl x509 -req -in \(d)/client.csr -CA \(d)/ca.pem -CAkey \(d)/ca.key -CAcreateserial -days 2 -out \(d)/client.pem",
             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=stranger -keyout \(d)/stranger.key -out \(d)/stranger.pem",
         ]
-        for step in steps where system("\(step) >/dev/null 2>&1") != 0 {
-            throw ClientError("making test certificates failed (is openssl installed?): \(step)")
+        // Through `Subprocess`: `system` would block a thread the other tests need.
+        for step in steps {
+            let (status, output) = try await Subprocess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", step])
+            guard status == 0 else {
+                throw ClientError("making test certificates failed (is openssl installed?): \(step)\n\(output)")
+            }
         }
         return TestCertificates(folder: folder)
     }

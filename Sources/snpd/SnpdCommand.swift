@@ -113,16 +113,20 @@ struct Serve: AsyncParsableCommand {
             settings: settings, store: store, logger: logger,
             metrics: ServerMetrics(factory: PrometheusMetricsFactory(registry: registry)))
         let http = HTTPService(daemon: daemon, registry: registry, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: store.client),
-                    .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: http, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: store.client),
+                .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: http, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // A stop always ends: what still runs after SNPD_STOP_TIMEOUT is cancelled, and a
+        // cancellation that does not end within 5 s ends the process (ServiceLifecycle logs
+        // which service it waited for).
+        configuration.maximumGracefulShutdownDuration = settings.stopTimeout
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
     }
 }
 

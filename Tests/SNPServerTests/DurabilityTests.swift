@@ -186,7 +186,7 @@ struct LeadershipTests {
     /// Fencing: a daemon whose epoch is no longer the database's (another took over while
     /// it did not notice) cannot write: its change is not acknowledged, leaves no trace, and
     /// the daemon stops.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aLeaderWithAStaleEpochCannotWrite() async throws {
         let db = try await TestPostgres.freshDatabase()
         let d = try await TestDaemon.start(database: db)
@@ -235,7 +235,7 @@ struct LeadershipTests {
 extension LeadershipTests {
     /// Issue 14: a leader whose lock session ended while another took the lock must stop
     /// serving at once, not answer reads from memory that another daemon now changes.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aLeaderWhoseLockIsTakenStopsServingAtOnce() async throws {
         let db = try await TestPostgres.freshDatabase()
         let d = try await TestDaemon.start(database: db)
@@ -296,7 +296,7 @@ extension LeadershipTests {
 
     /// Issue 14: migrations run under the leadership lock, so that a standby (perhaps a
     /// newer version) never changes the schema under the daemon that serves.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aStandbyMigratesOnlyOnceItLeads() async throws {
         let db = try await TestPostgres.freshDatabase()
         let leader = try await TestDaemon.start(database: db)

@@ -117,7 +117,7 @@ struct FHIRSearchTests {
 
 extension FHIRSearchTests {
     /// INT_R04: with `SNPD_CPTS_FINESS`, slots are offered on behalf of the CPTS.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func theCPTSFormOffersTheSlotsOnBehalfOfTheCPTS() async throws {
         let db = try await TestPostgres.freshDatabase()
         let d = try await TestDaemon.start(database: db) {

@@ -14,7 +14,7 @@ import Testing
 
     /// A daemon with the feed on, pointed at a fresh fake SAS; quick retries.
     func withFeed(http: Bool = false, _ body: (TestDaemon, FakeSAS, TestCertificates) async throws -> Void) async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let sas = try await FakeSAS.start(certificates: certs)
         do {
@@ -278,7 +278,7 @@ import Testing
     /// reaches the SAS once, and none twice.
     @Test(.timeLimit(.minutes(3)))
     func killNineOfTheLeaderWhileBookingAndDeliveringLosesAndDuplicatesNothing() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let sas = try await FakeSAS.start(certificates: certs)
         // Slow answers, so that the kill finds messages in flight.

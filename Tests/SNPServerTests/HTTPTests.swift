@@ -105,9 +105,9 @@ struct HTTPSTests {
         return (d, try #require(d.http.httpsPort))
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func theCertificatesNameDecidesWhoSearches() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let client = try TLSTests.clientConfiguration(certs, certificate: certs.clientCertificate, key: certs.clientKey)
         let target = "/fhir/Slot?start=ge2026-12-01T08:00:00Z&start=le2026-12-02T08:00:00Z&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1|8\(rpps(1))"
@@ -137,7 +137,7 @@ struct HTTPSTests {
 /// clear answer, never a crash or a hang.
 @Suite("HTTP: hostile input")
 struct HTTPHostileTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func oversizedGarbageAndSlowRequestsLeaveTheServerAnswering() async throws {
         let db = try await TestPostgres.freshDatabase()
         let d = try await TestDaemon.start(database: db) {
@@ -172,7 +172,7 @@ struct HTTPHostileTests {
 
     /// One connection more than `SNPD_HTTP_MAX_CONNECTIONS` is closed unread; once the
     /// others go, a new one is served.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func connectionsBeyondTheCapAreClosed() async throws {
         let db = try await TestPostgres.freshDatabase()
         let d = try await TestDaemon.start(database: db) {

@@ -13,7 +13,7 @@ import Glibc
 /// (`BUSY`) or closed with a reason in the log.
 @Suite("Hostile clients: slow, greedy, looping")
 struct HostileClientTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aLineThatNeverEndsIsCutOffButIdleSessionsAreKept() async throws {
         try await withDaemon(configure: { $0.listener.lineTimeout = .milliseconds(300) }) { d in
             let idle = try await d.admin()
@@ -34,7 +34,7 @@ struct HostileClientTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func oneAddressCannotTakeEveryConnection() async throws {
         try await withDaemon(configure: { $0.listener.maxConnectionsPerAddress = 20 }) { d in
             var loopers: [LineClient] = []

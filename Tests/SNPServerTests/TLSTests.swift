@@ -36,9 +36,9 @@ struct TLSTests {
         return answered
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func mutualTLSServesOnlyClientsWithACertificateFromTheCA() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         try await withDaemon(configure: {
             var tls = TLSListenerSettings(
@@ -63,9 +63,9 @@ struct TLSTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func tlsWithoutClientCertificatesServesAnyClientThatTrustsTheServer() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         try await withDaemon(configure: {
             var tls = TLSListenerSettings(certificatePath: certs.serverCertificate, keyPath: certs.serverKey)
