@@ -50,7 +50,14 @@ struct SearchCommand: ParsableCommand {
         print(
             "search: \(searches) searches (limit=10, \(strategy.rawValue)): \(CPUClock.format(seconds * 1e6 / Double(searches))) µs of CPU each, \(CPUClock.format(Double(found) / Double(searches))) slots found on average"
         )
-        if bookings > 0 { book(&engine, at: needs, now: now) }
+        if bookings > 0 {
+            book(&engine, at: needs, now: now)
+            let start = CPUClock.now()
+            for i in 0..<searches { found += engine.candidates(for: needs[i % needs.count], now: now, limit: 10).count }
+            print(
+                "search: after the bookings: \(CPUClock.format((CPUClock.now() - start) * 1e6 / Double(searches))) µs of CPU each"
+            )
+        }
     }
 
     /// `bookings` REQ ADDs (priorities as the book phase sends them), the journal taken after
