@@ -29,13 +29,17 @@ import Testing
         }
     }
 
+    static func engine(_ strategy: MatchingStrategy) -> MatchingEngine {
+        var policy = MatchingPolicy()
+        policy.strategy = strategy
+        return MatchingEngine(policy: policy)
+    }
+
     /// A city: `pros` GPs within about 2 km of the patient, each with 20 slots over 40 hours
     /// (office, some home, a few remote), of capacity 1 or 100.
     static func city(pros: Int, strategy: MatchingStrategy, seed: UInt64) throws -> MatchingEngine {
         var g = SeededRandom(seed: seed, stream: "city")
-        var policy = MatchingPolicy()
-        policy.strategy = strategy
-        var e = MatchingEngine(policy: policy)
+        var e = SearchBoundTests.engine(strategy)
         for n in 1...pros {
             let at = GeoPoint(
                 lat: Fixture.patient.lat + Double.random(in: -0.02...0.02, using: &g),
@@ -84,14 +88,12 @@ import Testing
         #expect(loads.min()! >= 10, "the load term outweighs the time term: the case the bound is for")
     }
 
-    /// Two professionals at the same place with slots at the same starts, and one of them
-    /// with two slots at the same start: the scores tie, and the earlier start, then the
-    /// smaller slot id, decide, whatever the order the search meets them in.
+    /// Three professionals at the same place with slots at the same starts: the scores tie,
+    /// and the earlier start, then the smaller slot id, decide, whatever the order the
+    /// search meets the practices in (the second published first here).
     @Test(arguments: MatchingStrategy.allCases)
     func equalScoresGoToTheSmallerSlotID(strategy: MatchingStrategy) throws {
-        var policy = MatchingPolicy()
-        policy.strategy = strategy
-        var e = MatchingEngine(policy: policy)
+        var e = SearchBoundTests.engine(strategy)
         let place = Fixture.north(3)
         let b = try e.addPro(2, at: place)
         let a = try e.addPro(1, at: place)
@@ -114,9 +116,7 @@ import Testing
     /// cheap on Monday, so the search must not leave the practice with the week.
     @Test(arguments: MatchingStrategy.allCases)
     func aLoadedWeekDoesNotHideTheNextOne(strategy: MatchingStrategy) throws {
-        var policy = MatchingPolicy()
-        policy.strategy = strategy
-        var e = MatchingEngine(policy: policy)
+        var e = SearchBoundTests.engine(strategy)
         // Saturday 28 November 2026, 09:00 in Paris: the window reaches Monday (week 49).
         let saturday = Fixture.hours(120)
         let busy = try e.addPro(1, at: Fixture.north(1), weeklyCap: 60)
@@ -139,9 +139,7 @@ import Testing
     /// near ones, and a remote-only request 500 km away is served like one next door.
     @Test(arguments: MatchingStrategy.allCases)
     func remoteSlotsTieWhateverTheDistance(strategy: MatchingStrategy) throws {
-        var policy = MatchingPolicy()
-        policy.strategy = strategy
-        var e = MatchingEngine(policy: policy)
+        var e = SearchBoundTests.engine(strategy)
         for n in 1...6 {
             let pro = try e.addPro(n, at: Fixture.north(Double(n * 40)), weeklyCap: n == 3 ? 1 : nil)
             try e.publish(pro, at: Fixture.hours(3), mode: .tele, capacity: n % 2 == 0 ? 100 : 1)
