@@ -45,7 +45,7 @@ struct DatasetCommand: ParsableCommand {
         t.forEachPreloadedSlot(now: now) { n, pro, k, start, created in
             out.row([
                 "\(n + 1)", pro.rpps, pro.profession.rawValue, time(start), time(start + Territory.slotSeconds),
-                Territory.mode(period: k).rawValue, "1", #"\N"#, time(created), #"\N"#,
+                Territory.mode(period: k).rawValue, "\(t.capacity)", #"\N"#, time(created), #"\N"#,
             ])
         }
         out.line(#"\."#)
@@ -93,6 +93,8 @@ struct SQLOutput {
     }
 }
 
+extension Territory.Layout: ExpressibleByArgument {}
+
 /// What defines a territory; `dataset` and `run` must be given the same values.
 struct TerritoryOptions: ParsableArguments {
     @Option(help: "Open slots to preload.")
@@ -104,8 +106,22 @@ struct TerritoryOptions: ParsableArguments {
     @Option(help: "Epoch second at which the slots begin (default: the next hour plus one).")
     var base: Int64?
 
+    @Option(help: "spread (professionals all over mainland France, 7 days of slots) or dense (GPs in a 4.5 km square, 40 hours of slots).")
+    var layout: Territory.Layout = .spread
+
+    @Option(help: "Slots per professional (default 100 spread, 20 dense); --slots / this is the number of professionals.")
+    var slotsPerPro: Int?
+
+    @Option(help: "Places of each preloaded slot.")
+    var capacity = 1
+
     func make() -> Territory {
         let start = base ?? ((Int64(Date().timeIntervalSince1970) / 3600) + 2) * 3600
-        return Territory(slots: slots, seed: seed, base: start)
+        return Territory(slots: slots, seed: seed, base: start, layout: layout, slotsPerPro: slotsPerPro, capacity: capacity)
+    }
+
+    func validate() throws {
+        guard capacity >= 1 else { throw ValidationError("capacity must be at least 1") }
+        if let slotsPerPro, slotsPerPro < 1 { throw ValidationError("slots-per-pro must be at least 1") }
     }
 }

@@ -21,6 +21,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Matching strategy: scarcity (the default) or spec42.")
     var strategy = "scarcity"
 
+    @Option(help: "Then time this many REQ ADDs in process (the engine's part of the book phase), at the same points.")
+    var bookings = 0
+
     func run() throws {
         guard let strategy = MatchingStrategy(rawValue: strategy) else {
             throw ValidationError("strategy must be scarcity or spec42, got \(strategy)")
@@ -46,6 +49,45 @@ struct SearchCommand: ParsableCommand {
         let seconds = CPUClock.now() - start
         print(
             "search: \(searches) searches (limit=10, \(strategy.rawValue)): \(CPUClock.format(seconds * 1e6 / Double(searches))) µs of CPU each, \(CPUClock.format(Double(found) / Double(searches))) slots found on average"
+        )
+        if bookings > 0 {
+            book(&engine, at: needs, now: now)
+            let start = CPUClock.now()
+            for i in 0..<searches { found += engine.candidates(for: needs[i % needs.count], now: now, limit: 10).count }
+            print(
+                "search: after the bookings: \(CPUClock.format((CPUClock.now() - start) * 1e6 / Double(searches))) µs of CPU each"
+            )
+        }
+    }
+
+    /// `bookings` REQ ADDs (priorities as the book phase sends them), the journal taken after
+    /// each as the server does: CPU time per REQ ADD by tenth of the run, since the load
+    /// term grows as bookings accumulate, and how many were booked.
+    private func book(_ engine: inout MatchingEngine, at needs: [MatchNeed], now: Date) {
+        var rng = SeededRandom(seed: 0xB00C)
+        var booked = 0
+        var tenths: [Double] = []
+        let tenth = max(1, bookings / 10)
+        var start = CPUClock.now()
+        let first = start
+        for i in 0..<bookings {
+            let need = needs[i % needs.count]
+            let spec = RequestSpec(
+                ref: "bench-\(i)", profession: need.profession, priority: [1, 2, 2, 2, 3][rng.below(5)],
+                location: need.location)
+            if let outcome = try? engine.addRequest(spec, owner: "bench", now: now), outcome.request.state == .booked {
+                booked += 1
+            }
+            _ = engine.takeJournal()
+            if (i + 1) % tenth == 0 {
+                let end = CPUClock.now()
+                tenths.append((end - start) * 1e6 / Double(tenth))
+                start = end
+            }
+        }
+        let total = (CPUClock.now() - first) * 1e6 / Double(bookings)
+        print(
+            "book: \(bookings) REQ ADDs, \(booked) booked: \(CPUClock.format(total)) µs of CPU each; by tenth: \(tenths.map(CPUClock.format).joined(separator: " "))"
         )
     }
 
@@ -76,7 +118,7 @@ struct SearchCommand: ParsableCommand {
                 Slot(
                     id: .slot(Int64(n + 1)), pro: RPPS(trusted: pro.rpps), profession: pro.profession,
                     start: Date(epochSeconds: start), end: Date(epochSeconds: start + Territory.slotSeconds),
-                    mode: Territory.mode(period: k), capacity: 1, ref: nil, createdAt: Date(epochSeconds: created)))
+                    mode: Territory.mode(period: k), capacity: t.capacity, ref: nil, createdAt: Date(epochSeconds: created)))
         }
         return slots
     }

@@ -6,13 +6,22 @@ import SNPCore
 /// preload (`snpd-bench dataset`) and the load (`snpd-bench run`) agree on who publishes
 /// what without talking to each other.
 ///
-/// Professionals sit uniformly in a box the size of mainland France; each publishes
-/// `slotsPerPro` slots of 20 minutes, one every `period` seconds from `base`, staggered
-/// by a per-professional offset. Between two of its slots a professional has room for
-/// four more (`gapPlaces`): that is where the benchmark's `SLOT ADD` publishes, so that
+/// In the `spread` layout, professionals sit uniformly in a box the size of mainland
+/// France; each publishes `slotsPerPro` (100) slots of 20 minutes over 7 days. In the
+/// `dense` layout (issue 18), GPs only, in a square of `denseSideKm` around Laval, each
+/// publishing `slotsPerPro` (20) slots over the next 40 hours: every request of the
+/// benchmark reaches every one of them, the worst case of a search that looks at each
+/// slot in reach. Slots come one every `period` seconds from `base`, staggered by a
+/// per-professional offset. Between two of its slots a professional has room for
+/// three more (`gapPlaces`): that is where the benchmark's `SLOT ADD` publishes, so that
 /// publishing never overlaps. Nobody practises on the island: requests placed there find
 /// no slot and wait in the queue.
 final class Territory: Sendable {
+    enum Layout: String, Sendable, CaseIterable {
+        case spread
+        case dense
+    }
+
     struct Pro: Sendable {
         var rpps: String
         var profession: Profession
@@ -22,10 +31,12 @@ final class Territory: Sendable {
         var offset: Int64
     }
 
-    static let slotsPerPro = 100
-    /// The publication horizon (7 days) divided among a professional's slots.
-    static let period: Int64 = 7 * 86_400 / Int64(slotsPerPro)
     static let slotSeconds: Int64 = 20 * 60
+    /// The side of the `dense` layout's square, and its centre (Laval).
+    static let denseSideKm = 4.5
+    static let denseCentre = (lat: 48.0706, lon: -0.7734)
+    /// The hours over which the `dense` layout's slots are published.
+    static let denseHorizon: Int64 = 40 * 3600
     /// Free places of `slotSeconds` after each preloaded slot, before the next one.
     static let gapPlaces = 3
     static let mainland = (lat: 43.5...49.5, lon: -1.5...6.5)
@@ -33,31 +44,62 @@ final class Territory: Sendable {
     /// The professions of the territory and their share of the professionals.
     static let professions: [(Profession, Int)] = [(.gp, 50), (.nurse, 25), (.kine, 25)]
 
+    let layout: Layout
     let slotCount: Int
+    let slotsPerPro: Int
+    /// The publication horizon divided among a professional's slots.
+    let period: Int64
+    /// Places of each preloaded slot.
+    let capacity: Int
     let base: Int64
     let pros: [Pro]
 
-    init(slots: Int, seed: UInt64, base: Int64) {
+    /// `slotsPerPro` defaults to 100 (`spread`) or 20 (`dense`).
+    init(slots: Int, seed: UInt64, base: Int64, layout: Layout = .spread, slotsPerPro: Int? = nil, capacity: Int = 1) {
+        self.layout = layout
         slotCount = slots
         self.base = base
+        self.capacity = capacity
+        let perPro = max(1, slotsPerPro ?? (layout == .spread ? 100 : 20))
+        self.slotsPerPro = perPro
+        let horizon: Int64 = layout == .spread ? 7 * 86_400 : Territory.denseHorizon
+        // Room for a slot, its gap places and an offset in every period, however many slots.
+        let period = max(horizon / Int64(perPro), Territory.slotSeconds * Int64(2 + Territory.gapPlaces))
+        self.period = period
         var rng = SeededRandom(seed: seed)
-        let count = max(1, (slots + Territory.slotsPerPro - 1) / Territory.slotsPerPro)
-        pros = (0..<count).map { i in
-            Pro(
-                rpps: Territory.rpps(number: i), profession: Territory.profession(&rng),
-                lat: rng.uniform(Territory.mainland.lat), lon: rng.uniform(Territory.mainland.lon),
-                offset: Int64(rng.below(Int(Territory.period - Territory.slotSeconds * Int64(1 + Territory.gapPlaces)))))
+        let count = max(1, (slots + perPro - 1) / perPro)
+        let offsetRange = Int(period - Territory.slotSeconds * Int64(1 + Territory.gapPlaces))
+        switch layout {
+        case .spread:
+            pros = (0..<count).map { i in
+                Pro(
+                    rpps: Territory.rpps(number: i), profession: Territory.profession(&rng),
+                    lat: rng.uniform(Territory.mainland.lat), lon: rng.uniform(Territory.mainland.lon),
+                    offset: Int64(rng.below(offsetRange)))
+            }
+        case .dense:
+            let halfLat = Territory.denseSideKm / 2 / Territory.kmPerDegree
+            let halfLon = halfLat / cos(Territory.denseCentre.lat * Double.pi / 180)
+            let c = Territory.denseCentre
+            pros = (0..<count).map { i in
+                Pro(
+                    rpps: Territory.rpps(number: i), profession: .gp,
+                    lat: rng.uniform((c.lat - halfLat)...(c.lat + halfLat)),
+                    lon: rng.uniform((c.lon - halfLon)...(c.lon + halfLon)), offset: Int64(rng.below(offsetRange)))
+            }
         }
     }
 
+    static let kmPerDegree = GeoPoint.earthRadiusKm * Double.pi / 180
+
     /// Slots of professional `p`: the first `slotCount` in all, `slotsPerPro` each.
     func slotsOf(_ p: Int) -> Range<Int> {
-        let first = p * Territory.slotsPerPro
-        return first..<min(slotCount, first + Territory.slotsPerPro)
+        let first = p * slotsPerPro
+        return first..<min(slotCount, first + slotsPerPro)
     }
 
     func start(pro p: Int, period k: Int, place j: Int = -1) -> Int64 {
-        base + Int64(k) * Territory.period + pros[p].offset + Int64(j + 1) * Territory.slotSeconds
+        base + Int64(k) * period + pros[p].offset + Int64(j + 1) * Territory.slotSeconds
     }
 
     /// The preloaded slots, in order: each one's number (from 0), professional, period,
@@ -69,7 +111,7 @@ final class Territory: Sendable {
         var rng = SeededRandom(seed: 0x5107)
         for (p, pro) in pros.enumerated() {
             for n in slotsOf(p) {
-                let k = n - p * Territory.slotsPerPro
+                let k = n - p * slotsPerPro
                 let start = start(pro: p, period: k)
                 body(n, pro, k, start, min(now - 60, start - 3600 - Int64(rng.below(5 * 86_400))))
             }

@@ -158,7 +158,7 @@ struct CommandScript {
     /// professionals (index ≡ connection mod connections), so connections never collide.
     private mutating func publish(now: Int64) -> BenchCommand {
         let own = (territory.pros.count - connection + connections - 1) / connections
-        let periods = Territory.slotsPerPro
+        let periods = territory.slotsPerPro
         let perPro = periods * Territory.gapPlaces
         for _ in 0..<max(1, own * perPro) {
             let i = publishCursor % max(1, own * perPro)

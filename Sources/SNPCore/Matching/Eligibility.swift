@@ -163,26 +163,44 @@ extension MatchingEngine {
     /// The `limit` best eligible slots for a need, best first.
     ///
     /// Looks only at the open index's buckets of the right profession and modes near the
-    /// point, from `now + lead` to the deadline, nearest bucket first. The score is at least
-    /// the cost's time and distance parts (the load term and the strategy's premium are
-    /// never negative), so once `limit` candidates are found:
-    /// - a bucket whose nearest corner is already too far for that is skipped;
-    /// - inside a bucket, where slots come by start, a slot too far away is skipped without
-    ///   being looked up, and the bucket is left as soon as the time part alone is too much.
-    ///
-    /// Each practice's distance is computed once in a row of its slots (`DistanceMemo`), and
-    /// each slot's ISO week comes from the index.
+    /// point, nearest bucket first, and in each at its practices (a professional at a place),
+    /// whose slots come by start, from `now + lead` to the deadline. Once `limit` candidates
+    /// are found, a lower bound of the score prunes the rest (issue 18, docs/PERFORMANCE.md):
+    /// - the score is at least the §4.2 cost plus, under `scarcity`, the extra load term,
+    ///   since the bid price is never negative; for one practice, in one mode and one ISO
+    ///   week, that bound differs from slot to slot only by the time term, which grows with
+    ///   the start: the practice's earliest slot of the week bounds all its others;
+    /// - a practice is skipped on its first start in the window, its least load over the
+    ///   window's weeks (two at most) and the chord to it (`GeoPoint.chordKm`), read from
+    ///   the bucket's compact `heads`: no haversine, no look at its slots. Otherwise its
+    ///   distance is computed once, and the walk over its slots leaves it as soon as the
+    ///   time and distance terms alone are too much, and a week of it as soon as the bound
+    ///   with that week's load is; a bucket whose nearest corner is too far is skipped.
+    /// The bound is computed with the same operations, in the same order, as the score,
+    /// so that a slot whose score would tie the last one kept is still evaluated. Only the
+    /// slots that pass it are looked up and evaluated.
     public func candidates(for need: MatchNeed, now: Date, limit: Int) -> [Candidate] {
         guard limit > 0 else { return [] }
         var best: [Candidate] = []
         let from = now.epochSeconds + Int64(policy.leadSeconds)
         let to = need.deadline.epochSeconds
         guard from <= to else { return [] }
-        let timeWeight = max(0, policy.timeWeight(priority: need.priority))
-        let distanceWeight = max(0, policy.distanceWeight)
+        let timeWeight = policy.timeWeight(priority: need.priority)
         let nowSeconds = now.epochSeconds
-        let firstHours = Double(from - nowSeconds) / 3600
+        // The load terms of the score (`evaluate`, `strategyPremium`) but the bid price.
+        let extraLoadWeight = policy.strategy == .scarcity ? max(0, policy.scarcity.loadWeight - policy.loadWeight) : 0
         var distances = DistanceMemo(from: need.location)
+        let needUnit = need.location.unitVector
+        // The window's ISO weeks, for a bound of the load term, and when the second begins
+        // (`to + 1` if there is one week); with a window of more than two weeks (a longer
+        // `within` configured), no load bound (`nil`).
+        let fromWeek = Int32(ParisTime.isoWeek(at: from))
+        let toWeek = Int32(ParisTime.isoWeek(at: to))
+        let toWeekStart: Int64? =
+            toWeek == fromWeek
+            ? to + 1
+            : Int32(ParisTime.isoWeek(at: from + 7 * 86_400)) == toWeek
+                ? Self.firstInstant(ofWeek: toWeek, after: from, upTo: to) : nil
         // The score of the last of `limit` candidates kept; infinite until there are `limit`.
         var worst = Double.infinity
         best.reserveCapacity(limit)
@@ -193,35 +211,98 @@ extension MatchingEngine {
                 case .home: maxHomeRadiusKm
                 case .tele: .infinity
                 }
-            let perKm = mode == .tele ? 0 : distanceWeight
-            for (list, minKm) in open.lists(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {
-                if timeWeight * firstHours + perKm * minKm > worst { continue }
-                var i = SlotIndex.firstStarting(at: from, in: list)
-                while i < list.count, list[i].start <= to {
-                    let entry = list[i]
-                    i += 1
-                    let timePart = timeWeight * Double(entry.start - nowSeconds) / 3600
-                    if timePart > worst { break }
-                    if perKm > 0, worst < .infinity {
-                        // The latitude alone bounds the distance, without a haversine.
-                        if timePart + perKm * need.location.latitudeGapKm(to: entry.location) > worst { continue }
-                        if timePart + perKm * distances.km(to: entry.location) > worst { continue }
+            let perKm = mode == .tele ? 0 : policy.distanceWeight
+            let firstTimePart = timeWeight * (Double(from - nowSeconds) / 3600)
+            for (bucket, minKm) in open.buckets(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {
+                if firstTimePart + perKm * minKm > worst { continue }
+                for k in bucket.heads.indices {
+                    let head = bucket.heads[k]
+                    // Its slots inside the window lie between these (none if `last < first`).
+                    let first = max(head.firstStart, from)
+                    let last = min(head.lastStart, to)
+                    if last < first { continue }
+                    // The time term of its first slot in the window alone: no need to look further.
+                    let firstTime = timeWeight * (Double(first - nowSeconds) / 3600)
+                    if firstTime + perKm * minKm > worst { continue }
+                    if worst < .infinity, let toWeekStart {
+                        // With its least load over the weeks of those slots, and the chord for
+                        // the distance: still no sine, and no look at its slots.
+                        let load = Double(
+                            last < toWeekStart
+                                ? load(ofNumber: head.pro, week: fromWeek)
+                                : first >= toWeekStart
+                                    ? load(ofNumber: head.pro, week: toWeek)
+                                    : min(load(ofNumber: head.pro, week: fromWeek), load(ofNumber: head.pro, week: toWeek)))
+                        let chord = perKm > 0 ? GeoPoint.chordKm(needUnit, head.unit) : 0
+                        if firstTime + perKm * chord + policy.loadWeight * load + extraLoadWeight * load > worst { continue }
                     }
-                    guard let slot = slots[entry.slot],
-                        case .success(let c) = evaluate(
-                            slot, week: Int(entry.week), for: need, now: now, distances: &distances)
-                    else { continue }
-                    if best.count == limit {
-                        guard Candidate.better(c, than: best[limit - 1]) else { continue }
-                        best.removeLast()
+                    let practice = bucket.practices[k]
+                    let entries = practice.entries
+                    var i = head.firstStart >= from ? 0 : SlotIndex.firstStarting(at: from, in: entries)
+                    guard i < entries.count, entries[i].start <= to else { continue }
+                    // One distance for all the practice's slots; `evaluate` finds it in the memo.
+                    let km = distances.km(to: practice.location)
+                    if km > radius { continue }
+                    let distancePart = perKm * (mode == .tele ? 0 : km)
+                    var week: Int32 = -1
+                    var loadPart = 0.0
+                    var extraLoadPart = 0.0
+                    while i < entries.count, entries[i].start <= to {
+                        let entry = entries[i]
+                        let timeAndDistance = timeWeight * (Double(entry.start - nowSeconds) / 3600) + distancePart
+                        // Later slots of the practice start later: none can do better.
+                        if timeAndDistance > worst { break }
+                        if entry.week != week {
+                            week = entry.week
+                            let load = Double(load(ofNumber: practice.pro, week: week))
+                            loadPart = policy.loadWeight * load
+                            extraLoadPart = extraLoadWeight * load
+                        }
+                        if timeAndDistance + loadPart + extraLoadPart > worst {
+                            // Nor can later slots of the same week, with the same load.
+                            i = SlotIndex.firstAfter(week: week, in: entries, from: i + 1)
+                            continue
+                        }
+                        i += 1
+                        guard let slot = slots[entry.slot] else { continue }
+                        let c: Candidate
+                        switch evaluate(slot, week: Int(entry.week), for: need, now: now, distances: &distances) {
+                        case .success(let found): c = found
+                        case .failure(.tooFar), .failure(.professionalInactive):
+                            // The same for every slot of the practice in this mode.
+                            i = entries.count
+                            continue
+                        case .failure(.weeklyCapReached):
+                            i = SlotIndex.firstAfter(week: week, in: entries, from: i)
+                            continue
+                        case .failure: continue
+                        }
+                        if best.count == limit {
+                            guard Candidate.better(c, than: best[limit - 1]) else { continue }
+                            best.removeLast()
+                        }
+                        let at = best.firstIndex { Candidate.better(c, than: $0) } ?? best.count
+                        best.insert(c, at: at)
+                        if best.count == limit { worst = best[limit - 1].score }
                     }
-                    let at = best.firstIndex { Candidate.better(c, than: $0) } ?? best.count
-                    best.insert(c, at: at)
-                    if best.count == limit { worst = best[limit - 1].score }
                 }
             }
         }
         return best
+    }
+}
+
+extension MatchingEngine {
+    /// The first second of ISO week `week` (Europe/Paris), which begins after `start` and by
+    /// `end`: a binary search, since weeks grow with time.
+    static func firstInstant(ofWeek week: Int32, after start: Int64, upTo end: Int64) -> Int64 {
+        var lo = start  // in an earlier week
+        var hi = end  // in `week`
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2
+            if ParisTime.isoWeek(at: mid) >= Int(week) { hi = mid } else { lo = mid }
+        }
+        return hi
     }
 }
 

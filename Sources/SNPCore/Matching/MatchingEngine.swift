@@ -47,8 +47,13 @@ public struct MatchingEngine: Sendable {
     var slotRefs: [SlotRefKey: Int64] = [:]
     /// A request's `ref` belongs to the token that created it (§3.8): keyed by both.
     var requestRefs: [RequestRefKey: Int64] = [:]
-    /// Places taken per professional and ISO week: weekly caps and the load term of the cost.
-    var weeklyLoad: [ProWeek: Int] = [:]
+    /// A number for each professional ever seen, never reused: the open index files slots
+    /// under it, and the search reads the professional's loads by it (`weeklyLoads`)
+    /// instead of hashing an RPPS for every practice in reach.
+    var proNumber: [RPPS: Int32] = [:]
+    /// Places taken per professional (by `proNumber`) and ISO week: weekly caps and the load
+    /// term of the cost. The weeks a professional has places taken in, oldest first.
+    var weeklyLoads: [[WeekLoad]] = []
     /// Requests first booked per Paris day (for `STATS booked_today`).
     var bookedPerDay: [Int: Int] = [:]
     var stateCounts: [RequestState: Int] = [:]
@@ -84,9 +89,10 @@ public struct MatchingEngine: Sendable {
         var ref: String
     }
 
-    struct ProWeek: Hashable, Sendable {
-        var pro: RPPS
-        var week: Int
+    struct WeekLoad: Sendable {
+        /// `year * 100 + week` (`ParisTime.isoWeek`).
+        var week: Int32
+        var places: Int
     }
 
     public init(policy: MatchingPolicy = MatchingPolicy()) {
@@ -239,7 +245,7 @@ public struct MatchingEngine: Sendable {
                 occupants[slot.number]?.removeAll { $0 == n }
                 if occupants[slot.number]?.isEmpty == true { occupants[slot.number] = nil }
             }
-            weeklyLoad[ProWeek(pro: a.pro, week: ParisTime.isoWeek(at: a.start)), default: 0] += sign
+            addLoad(sign, pro: proNumber(of: a.pro), week: Int32(ParisTime.isoWeek(at: a.start)))
             refreshIndex(slot.number)
         }
     }
@@ -259,7 +265,28 @@ public struct MatchingEngine: Sendable {
         }
         open.insert(
             slot: slot.id, start: slot.start.epochSeconds, profession: slot.profession, mode: slot.mode,
-            at: pro.location)
+            pro: proNumber(of: slot.pro), at: pro.location)
+    }
+
+    /// The professional's number (`proNumber`), given on first sight.
+    private mutating func proNumber(of pro: RPPS) -> Int32 {
+        if let n = proNumber[pro] { return n }
+        let n = Int32(weeklyLoads.count)
+        proNumber[pro] = n
+        weeklyLoads.append([])
+        return n
+    }
+
+    private mutating func addLoad(_ sign: Int, pro: Int32, week: Int32) {
+        let p = Int(pro)
+        if let i = weeklyLoads[p].lastIndex(where: { $0.week == week }) {
+            weeklyLoads[p][i].places += sign
+            if weeklyLoads[p][i].places == 0 { weeklyLoads[p].remove(at: i) }
+        } else {
+            // Weeks come mostly in order: keep them so, for `load(ofNumber:week:)`.
+            let i = weeklyLoads[p].firstIndex { $0.week > week } ?? weeklyLoads[p].count
+            weeklyLoads[p].insert(WeekLoad(week: week, places: sign), at: i)
+        }
     }
 
     /// Whether a slot offers a place: published, with room, and its professional active.
@@ -274,7 +301,22 @@ public struct MatchingEngine: Sendable {
     public func taken(_ number: Int64) -> Int { occupants[number]?.count ?? 0 }
 
     /// Places a professional has taken in an ISO week (`year * 100 + week`).
-    public func load(of pro: RPPS, week: Int) -> Int { weeklyLoad[ProWeek(pro: pro, week: week)] ?? 0 }
+    public func load(of pro: RPPS, week: Int) -> Int {
+        proNumber[pro].map { load(ofNumber: $0, week: Int32(week)) } ?? 0
+    }
+
+    /// `load(of:week:)` by the professional's number: no hashing, and the current weeks
+    /// are the last ones.
+    func load(ofNumber pro: Int32, week: Int32) -> Int {
+        let weeks = weeklyLoads[Int(pro)]
+        var i = weeks.count - 1
+        while i >= 0 {
+            if weeks[i].week == week { return weeks[i].places }
+            if weeks[i].week < week { return 0 }
+            i -= 1
+        }
+        return 0
+    }
 
     public func occupantIDs(of slot: SlotID) -> [RequestID] { (occupants[slot.number] ?? []).map(RequestID.request) }
 
