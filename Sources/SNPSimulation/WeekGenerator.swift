@@ -21,6 +21,7 @@ public enum WeekGenerator {
     ]
 
     public static func plan(_ scenario: Scenario, arrival: ArrivalKind, seed: UInt64) -> WeekPlan {
+        if let shape = scenario.burst { return BurstGenerator.plan(scenario, shape: shape, seed: seed) }
         let weekStart = ParisTime.startOfDay(dayNumber: mondayDay)
         // Early enough for the warm-up Friday's slots to be published three days ahead.
         let simulationStart = ParisTime.startOfDay(dayNumber: mondayDay - 7)
