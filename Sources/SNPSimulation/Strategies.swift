@@ -2,7 +2,8 @@ import SNPCore
 
 /// The engine's strategies by name, as `--strategy` takes them: `spec42`, `scarcity`, or a
 /// strategy with other numbers, `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10`
-/// (history in hours, refresh in minutes), to explore around the defaults.
+/// `:live=60:warm=6:prior=10:alpha=0.5` (history and warm in hours, refresh in minutes), to
+/// explore around the defaults (`live=0`: no live bid price, the prices before issue 17).
 public enum Strategies {
     public static let names = MatchingStrategy.allCases.map(\.rawValue)
     public static let defaultName = MatchingPolicy().strategy.rawValue
@@ -22,6 +23,11 @@ public enum Strategies {
             case "urgent": p.scarcity.urgentPlacesFactor = v
             case "history": p.scarcity.historySeconds = Int(v * 3600)
             case "refresh": p.scarcity.refreshSeconds = Int(v * 60)
+            case "live": p.scarcity.liveBidPriceWeight = v
+            case "warm": p.scarcity.warmHours = v
+            case "prior": p.scarcity.livePriorRequests = v
+            case "alpha": p.scarcity.livePriorExponent = v
+            case "power": p.scarcity.livePower = v
             default: return nil
             }
         }

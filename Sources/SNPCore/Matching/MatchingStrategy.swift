@@ -33,6 +33,18 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// A priority-1 request counts its likely places times this: it goes first when it is
     /// as constrained as another, and keeps its turn unless the other is much more so.
     public var urgentPlacesFactor = 0.5
+    /// The live bid price (issue 17, `LiveMarket`): `liveBidPriceWeight × pressure`, the
+    /// expected claims on a place from the requests to come, read from the open places and
+    /// the requests so far at each decision. It carries the prices while there is less than
+    /// `warmHours` of history (a daemon just started), blended into the history's bid price
+    /// as history accumulates: weight `1 − hours of history / warmHours`.
+    public var liveBidPriceWeight = 60.0
+    public var warmHours = 6.0
+    /// With no request yet, demand is assumed where the places are (`places^exponent` per
+    /// cell), worth this many requests against those that arrive.
+    public var livePriorRequests = 10.0
+    public var livePriorExponent = 0.5
+    public var livePower = 1.0
 
     public init() {}
 }
@@ -139,15 +151,38 @@ extension MatchingEngine {
     /// What the `scarcity` strategy adds to the §4.2 cost in the ranking: the extra load
     /// term and the slot's bid price. Never negative, so that the time part of the cost
     /// stays a lower bound of the score (the search in `candidates` relies on it).
-    func strategyPremium(_ slot: Slot, load: Int) -> Double {
+    func strategyPremium(_ slot: Slot, load: Int, now: Int64) -> Double {
         guard policy.strategy == .scarcity else { return 0 }
         let extraLoad = max(0, policy.scarcity.loadWeight - policy.loadWeight) * Double(load)
-        return extraLoad + bidPrice(slot)
+        return extraLoad + bidPrice(slot, now: now)
     }
 
-    /// The bid price of one place of `slot`: from the last refresh, or for a slot published
-    /// since, from the demand on it computed (from the same samples) when it was published.
-    func bidPrice(_ slot: Slot) -> Double {
+    /// The bid price of one place of `slot` at `now`: the history's (`historyBidPrice`) once
+    /// there are `warmHours` of history; before, blended with the live price from the open
+    /// places and the requests so far (`liveBidPrice`), which alone prices a daemon's first
+    /// decisions. Never negative.
+    func bidPrice(_ slot: Slot, now: Int64) -> Double {
+        let history = historyBidPrice(slot)
+        let tuning = policy.scarcity
+        guard tuning.warmHours > 0, tuning.liveBidPriceWeight > 0 else { return history }
+        let warm = min(1, live.historyHours(at: now) / tuning.warmHours)
+        guard warm < 1 else { return history }
+        return warm * history + (1 - warm) * liveBidPrice(slot)
+    }
+
+    /// The live bid price of one place of `slot`: `liveBidPriceWeight` times the pressure
+    /// on its cell (`LiveMarket.pressure`); 0 for `tele` places, which anyone may use.
+    func liveBidPrice(_ slot: Slot) -> Double {
+        guard slot.mode != .tele, let pro = professionals[slot.pro] else { return 0 }
+        let key = LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location))
+        return policy.scarcity.liveBidPriceWeight
+            * pow(live.pressure(key, mode: slot.mode, priorRequests: policy.scarcity.livePriorRequests), policy.scarcity.livePower)
+    }
+
+    /// The history's bid price of one place of `slot`: from the last refresh, or for a slot
+    /// published since, from the demand on it computed (from the same samples) when it was
+    /// published.
+    func historyBidPrice(_ slot: Slot) -> Double {
         let n = slot.id.number
         if let p = bidPrices.prices[n] { return p }
         guard bidPrices.refreshedAt != nil else { return 0 }
@@ -404,5 +439,12 @@ struct RecentPublications {
     func near(_ point: GeoPoint, reachKm: Double) -> [Int] {
         guard reachKm <= RequestQueue.nearbyKm else { return Array(publications.indices) }
         return filing.near(point, reachKm: reachKm)
+    }
+}
+
+extension MatchingEngine {
+    /// TEMPORARY experiment: count an arrival that has not happened.
+    public mutating func experimentCountArrival(profession: Profession, modes: ModeSet, at point: GeoPoint, time: Int64) {
+        live.arrive(LiveMarket.Key(profession: profession, cell: SlotIndex.cell(of: point)), modes: modes, createdAt: time, sign: 1)
     }
 }

@@ -1,0 +1,160 @@
+import Foundation
+
+/// Demand and supply as they stand now, by profession and grid cell (`SlotIndex`'s cells of
+/// 0.1°): the open places, and the requests that have arrived. The `scarcity` strategy's
+/// *live* bid price reads it (issue 17): a daemon just started has no history for the bid
+/// prices of `BidPriceBook`, but it knows every open slot and every request that came.
+///
+/// Derived state, like the other indexes: the engine's setters keep it in step with every
+/// publication, booking, release, withdrawal and arrival, and `undo` takes their changes
+/// back the same way. Each change costs a few dictionary updates (the cells within reach of
+/// one cell); a price reads the cells within reach of the slot's cell. Pure: no clock.
+///
+/// The pressure on a place of mode `m` (office or home) in cell `c` is the expected number
+/// of requests to come that could use it, each counted for its share of what it could use:
+///
+/// ```
+/// pressure(m, c) = V / (n + n₀) × Σ over cells c' within reach of c:
+///                    Σ over the sets of modes T ∋ m: arrivals(T, c') / places within reach of c' in T
+///                  + n₀ × prior(m, c') / places of mode m within reach of c'
+/// prior(m, c')   = places(m, c')^α / Σ over cells and in-person modes places^α
+/// ```
+///
+/// (a `tele` place counts within reach of every cell). `V`, the requests to come, is taken
+/// as the open places of the profession (a market in balance: what matters is where the
+/// requests will come from, not how many); where they come from, and which modes they
+/// accept, is the mixture of the `n` requests so far and the prior, worth `n₀` requests:
+/// demand where the places are, of their mode, less than proportionally (`α` < 1: places
+/// gather in towns more than people do). Never negative.
+struct LiveMarket: Sendable {
+    struct Key: Hashable, Sendable {
+        var profession: Profession
+        var cell: Int64
+    }
+
+    struct Cell: Sendable {
+        /// Open places of the regular slots of practices in the cell, `office` and `home`.
+        var places: (office: Int, home: Int) = (0, 0)
+        /// Open places, by mode, of the cells whose centres are within `reachKm` of this one's.
+        var reachable: (office: Int, home: Int) = (0, 0)
+        /// Requests that arrived in the cell, by the set of modes they accept (`ModeSet`'s raw value).
+        var arrivals = [Int](repeating: 0, count: 8)
+    }
+
+    /// How far a request reaches, for the cells' neighbourhoods: the default `radius_km`.
+    let reachKm: Double
+    let priorExponent: Double
+    private(set) var cells: [Key: Cell] = [:]
+    /// Per profession: requests arrived, open places (every mode), open `tele` places, and
+    /// the sum of `places^α` over cells and in-person modes.
+    private(set) var arrivals: [Profession: Int] = [:]
+    private(set) var places: [Profession: Int] = [:]
+    private(set) var telePlaces: [Profession: Int] = [:]
+    private var priorMass: [Profession: Double] = [:]
+    /// What each slot adds to `places`: where, of which mode, how many, and when it starts.
+    private var supplyOf: [Int64: (key: Key, mode: SlotMode, places: Int, start: Int64)] = [:]
+    /// The earliest creation of the requests counted: how much history there is.
+    private(set) var firstArrival: Int64?
+    /// Slots starting before this were dropped by `removeStarting`: they are not counted again.
+    private var droppedBefore = Int64.min
+
+    init(reachKm: Double, priorExponent: Double) {
+        self.reachKm = reachKm
+        self.priorExponent = priorExponent
+    }
+
+    // MARK: Events
+
+    /// Sets the open places a slot offers (`key` nil or 0 places: none, or no longer open).
+    mutating func setPlaces(slot: Int64, key: Key?, mode: SlotMode, places n: Int, start: Int64) {
+        if let old = supplyOf.removeValue(forKey: slot) { addPlaces(old.key, old.mode, -old.places) }
+        guard let key, n > 0, start >= droppedBefore else { return }
+        supplyOf[slot] = (key, mode, n, start)
+        addPlaces(key, mode, n)
+    }
+
+    /// Drops the places of slots starting before `t`: no request can use them any more.
+    mutating func removeStarting(before t: Int64) {
+        droppedBefore = max(droppedBefore, t)
+        for (slot, s) in supplyOf where s.start < t { setPlaces(slot: slot, key: nil, mode: s.mode, places: 0, start: 0) }
+    }
+
+    /// Counts (`sign` 1) or uncounts (-1, an undone creation) a request's arrival.
+    mutating func arrive(_ key: Key, modes: ModeSet, createdAt: Int64, sign: Int) {
+        cells[key, default: Cell()].arrivals[Int(modes.rawValue & 7)] += sign
+        arrivals[key.profession, default: 0] += sign
+        if sign > 0 { firstArrival = min(firstArrival ?? createdAt, createdAt) }
+    }
+
+    private mutating func addPlaces(_ key: Key, _ mode: SlotMode, _ n: Int) {
+        places[key.profession, default: 0] += n
+        if mode == .tele {
+            telePlaces[key.profession, default: 0] += n
+            return
+        }
+        var cell = cells[key] ?? Cell()
+        let before = mode == .office ? cell.places.office : cell.places.home
+        priorMass[key.profession, default: 0] += weight(before + n) - weight(before)
+        if mode == .office { cell.places.office += n } else { cell.places.home += n }
+        cells[key] = cell
+        forEachCell(near: key.cell) { c in
+            let k = Key(profession: key.profession, cell: c)
+            if mode == .office { cells[k, default: Cell()].reachable.office += n } else { cells[k, default: Cell()].reachable.home += n }
+        }
+    }
+
+    private func weight(_ places: Int) -> Double { places > 0 ? pow(Double(places), priorExponent) : 0 }
+
+    // MARK: Reading
+
+    /// The expected claims on one open place of `mode` in `key`'s cell (see the type's
+    /// comment), with the prior worth `priorRequests` requests. 0 for `tele`.
+    func pressure(_ key: Key, mode: SlotMode, priorRequests n0: Double) -> Double {
+        guard mode != .tele else { return 0 }
+        let v = Double(places[key.profession] ?? 0)
+        let n = Double(max(0, arrivals[key.profession] ?? 0))
+        let mass = priorMass[key.profession] ?? 0
+        guard v > 0, n + n0 > 0 else { return 0 }
+        let tele = telePlaces[key.profession] ?? 0
+        let bit = mode == .office ? ModeSet.office.rawValue : ModeSet.home.rawValue
+        var sum = 0.0
+        forEachCell(near: key.cell) { c in
+            guard let cell = cells[Key(profession: key.profession, cell: c)] else { return }
+            for t in 1..<8 where t & Int(bit) != 0 && cell.arrivals[t] > 0 {
+                var reach = (t & 1 != 0 ? cell.reachable.office : 0) + (t & 2 != 0 ? cell.reachable.home : 0)
+                if t & 4 != 0 { reach += tele }
+                if reach > 0 { sum += Double(cell.arrivals[t]) / Double(reach) }
+            }
+            let reach = mode == .office ? cell.reachable.office : cell.reachable.home
+            if mass > 0, reach > 0 {
+                sum += n0 * weight(mode == .office ? cell.places.office : cell.places.home) / mass / Double(reach)
+            }
+        }
+        return max(0, v / (n + n0) * sum)
+    }
+
+    /// Hours of history: from the first request counted to `t` (0 with none).
+    func historyHours(at t: Int64) -> Double {
+        guard let first = firstArrival else { return 0 }
+        return max(0, Double(t - first) / 3600)
+    }
+
+    /// Visits the cells whose centres lie within `reachKm` of `cell`'s centre (itself
+    /// included), on a flat approximation good to a fraction of a cell over a few tens of km.
+    func forEachCell(near cell: Int64, _ body: (Int64) -> Void) {
+        let latIndex = Int(cell >> 32)
+        let lonIndex = Int(Int32(truncatingIfNeeded: cell))
+        let kmPerCell = GeoPoint.earthRadiusKm * Double.pi / 180 * SlotIndex.cellDegrees
+        let lonKmPerCell = kmPerCell * cos((Double(latIndex) + 0.5) * SlotIndex.cellDegrees * Double.pi / 180)
+        let dLat = Int((reachKm / kmPerCell).rounded(.down))
+        let dLon = Int((reachKm / max(lonKmPerCell, 0.01)).rounded(.down))
+        for a in -dLat...dLat {
+            let y = Double(a) * kmPerCell
+            for o in -dLon...dLon {
+                let x = Double(o) * lonKmPerCell
+                guard x * x + y * y <= reachKm * reachKm else { continue }
+                body(SlotIndex.cell(latIndex: latIndex + a, lonIndex: lonIndex + o))
+            }
+        }
+    }
+}
