@@ -79,9 +79,6 @@ public struct WeekRun {
                 now: Date(epochSeconds: plan.simulationStart))
         }
         _ = engine.takeJournal()
-        if ProcessInfo.processInfo.environment["SNP_CHEAT"] == "1" {
-            for r in plan.requests { engine.experimentCountArrival(profession: r.profession, modes: r.modes, at: r.location, time: r.createdAt) }
-        }
         var lastTick = plan.simulationStart
         for (at, event, _) in events {
             // Time passes in steps of at most 5 minutes, as the daemon's timer would tick.

@@ -1,31 +1,34 @@
 import Foundation
 
-/// Demand and supply as they stand now, by profession and grid cell (`SlotIndex`'s cells of
-/// 0.1°): the open places, and the requests that have arrived. The `scarcity` strategy's
-/// *live* bid price reads it (issue 17): a daemon just started has no history for the bid
-/// prices of `BidPriceBook`, but it knows every open slot and every request that came.
+/// Demand and supply as they stand now, per profession: the open places (by grid cell, the
+/// cells of `SlotIndex`, 0.1°) and the requests that have arrived, with the share of each
+/// open place they could use. The `scarcity` strategy's *live* bid price reads it (issue 17):
+/// a daemon just started has no history for the bid prices of `BidPriceBook`, but it knows
+/// every open slot and every request that came.
 ///
 /// Derived state, like the other indexes: the engine's setters keep it in step with every
 /// publication, booking, release, withdrawal and arrival, and `undo` takes their changes
-/// back the same way. Each change costs a few dictionary updates (the cells within reach of
-/// one cell); a price reads the cells within reach of the slot's cell. Pure: no clock.
+/// back the same way. A change of places costs a few dictionary updates (the cells within
+/// reach of one cell); an arrival while the daemon is cold adds its share to the places it
+/// could use (`MatchingEngine.countLiveShares`). Pure: no clock.
 ///
-/// The pressure on a place of mode `m` (office or home) in cell `c` is the expected number
-/// of requests to come that could use it, each counted for its share of what it could use:
+/// The pressure on one open place of slot `s` (mode `m`, in cell `c`) is the expected
+/// number of requests to come that could use it, each counted for its share of what it
+/// could use:
 ///
 /// ```
-/// pressure(m, c) = V / (n + n₀) × Σ over cells c' within reach of c:
-///                    Σ over the sets of modes T ∋ m: arrivals(T, c') / places within reach of c' in T
-///                  + n₀ × prior(m, c') / places of mode m within reach of c'
-/// prior(m, c')   = places(m, c')^α / Σ over cells and in-person modes places^α
+/// pressure(s) = V / (n + n₀) × (shares(s) + n₀ × prior(m, c))
+/// shares(s)   = Σ over the n requests so far that could use s when they came: 1 / their open places
+/// prior(m, c) = Σ over cells c' within reach of c: weight(m, c') / places of mode m within reach of c'
+/// weight(m, c') = places(m, c')^α / Σ over cells and in-person modes places^α
 /// ```
 ///
-/// (a `tele` place counts within reach of every cell). `V`, the requests to come, is taken
-/// as the open places of the profession (a market in balance: what matters is where the
-/// requests will come from, not how many); where they come from, and which modes they
-/// accept, is the mixture of the `n` requests so far and the prior, worth `n₀` requests:
-/// demand where the places are, of their mode, less than proportionally (`α` < 1: places
-/// gather in towns more than people do). Never negative.
+/// `V`, the requests to come, is taken as the open places of the profession (a market in
+/// balance: what matters is where the requests will come from, not how many); where they
+/// come from, and what they can use, is the mixture of the `n` requests so far and the
+/// prior, worth `n₀` requests: demand where the places are, of their mode, less than
+/// proportionally (`α` < 1: places gather in towns more than people do). `tele` places
+/// have no prior (anyone may use them). Never negative.
 struct LiveMarket: Sendable {
     struct Key: Hashable, Sendable {
         var profession: Profession
@@ -37,20 +40,19 @@ struct LiveMarket: Sendable {
         var places: (office: Int, home: Int) = (0, 0)
         /// Open places, by mode, of the cells whose centres are within `reachKm` of this one's.
         var reachable: (office: Int, home: Int) = (0, 0)
-        /// Requests that arrived in the cell, by the set of modes they accept (`ModeSet`'s raw value).
-        var arrivals = [Int](repeating: 0, count: 8)
     }
 
     /// How far a request reaches, for the cells' neighbourhoods: the default `radius_km`.
     let reachKm: Double
     let priorExponent: Double
     private(set) var cells: [Key: Cell] = [:]
-    /// Per profession: requests arrived, open places (every mode), open `tele` places, and
-    /// the sum of `places^α` over cells and in-person modes.
+    /// Per profession: requests arrived, open places (every mode), and the sum of
+    /// `places^α` over cells and in-person modes.
     private(set) var arrivals: [Profession: Int] = [:]
     private(set) var places: [Profession: Int] = [:]
-    private(set) var telePlaces: [Profession: Int] = [:]
     private var priorMass: [Profession: Double] = [:]
+    /// Per open slot, `shares(s)`: what the requests counted so far put on one of its places.
+    private(set) var shares: [Int64: Double] = [:]
     /// What each slot adds to `places`: where, of which mode, how many, and when it starts.
     private var supplyOf: [Int64: (key: Key, mode: SlotMode, places: Int, start: Int64)] = [:]
     /// The earliest creation of the requests counted: how much history there is.
@@ -73,25 +75,33 @@ struct LiveMarket: Sendable {
         addPlaces(key, mode, n)
     }
 
-    /// Drops the places of slots starting before `t`: no request can use them any more.
+    /// Drops the places of slots starting before `t`, and their shares: no request can use
+    /// them any more.
     mutating func removeStarting(before t: Int64) {
         droppedBefore = max(droppedBefore, t)
-        for (slot, s) in supplyOf where s.start < t { setPlaces(slot: slot, key: nil, mode: s.mode, places: 0, start: 0) }
+        for (slot, s) in supplyOf where s.start < t {
+            setPlaces(slot: slot, key: nil, mode: s.mode, places: 0, start: 0)
+            shares[slot] = nil
+        }
     }
 
     /// Counts (`sign` 1) or uncounts (-1, an undone creation) a request's arrival.
-    mutating func arrive(_ key: Key, modes: ModeSet, createdAt: Int64, sign: Int) {
-        cells[key, default: Cell()].arrivals[Int(modes.rawValue & 7)] += sign
-        arrivals[key.profession, default: 0] += sign
+    mutating func arrive(_ profession: Profession, createdAt: Int64, sign: Int) {
+        arrivals[profession, default: 0] += sign
         if sign > 0 { firstArrival = min(firstArrival ?? createdAt, createdAt) }
+    }
+
+    /// Adds a request's share to the places it could use: `places` open places of each
+    /// slot in `options`, `1 / Σ places` each (`sign` -1 takes it back).
+    mutating func share(_ options: [(slot: Int64, places: Int)], sign: Double) {
+        let total = options.reduce(0) { $0 + max(0, $1.places) }
+        guard total > 0 else { return }
+        for o in options where o.places > 0 { shares[o.slot, default: 0] += sign / Double(total) }
     }
 
     private mutating func addPlaces(_ key: Key, _ mode: SlotMode, _ n: Int) {
         places[key.profession, default: 0] += n
-        if mode == .tele {
-            telePlaces[key.profession, default: 0] += n
-            return
-        }
+        guard mode != .tele else { return }
         var cell = cells[key] ?? Cell()
         let before = mode == .office ? cell.places.office : cell.places.home
         priorMass[key.profession, default: 0] += weight(before + n) - weight(before)
@@ -99,7 +109,11 @@ struct LiveMarket: Sendable {
         cells[key] = cell
         forEachCell(near: key.cell) { c in
             let k = Key(profession: key.profession, cell: c)
-            if mode == .office { cells[k, default: Cell()].reachable.office += n } else { cells[k, default: Cell()].reachable.home += n }
+            if mode == .office {
+                cells[k, default: Cell()].reachable.office += n
+            } else {
+                cells[k, default: Cell()].reachable.home += n
+            }
         }
     }
 
@@ -107,30 +121,28 @@ struct LiveMarket: Sendable {
 
     // MARK: Reading
 
-    /// The expected claims on one open place of `mode` in `key`'s cell (see the type's
-    /// comment), with the prior worth `priorRequests` requests. 0 for `tele`.
-    func pressure(_ key: Key, mode: SlotMode, priorRequests n0: Double) -> Double {
-        guard mode != .tele else { return 0 }
+    /// The expected claims on one open place of `slot` (see the type's comment), the prior
+    /// worth `priorRequests` requests.
+    func pressure(slot: Int64, _ key: Key, mode: SlotMode, priorRequests n0: Double) -> Double {
         let v = Double(places[key.profession] ?? 0)
         let n = Double(max(0, arrivals[key.profession] ?? 0))
-        let mass = priorMass[key.profession] ?? 0
         guard v > 0, n + n0 > 0 else { return 0 }
-        let tele = telePlaces[key.profession] ?? 0
-        let bit = mode == .office ? ModeSet.office.rawValue : ModeSet.home.rawValue
+        let counted = max(0, shares[slot] ?? 0)
+        let prior = n0 > 0 ? prior(key, mode: mode) : 0
+        return max(0, v / (n + n0) * (counted + n0 * prior))
+    }
+
+    /// `prior(m, c)`: the share of one place of mode `mode` in `key`'s cell under the prior
+    /// alone (0 for `tele`).
+    func prior(_ key: Key, mode: SlotMode) -> Double {
+        guard mode != .tele, let mass = priorMass[key.profession], mass > 0 else { return 0 }
         var sum = 0.0
         forEachCell(near: key.cell) { c in
             guard let cell = cells[Key(profession: key.profession, cell: c)] else { return }
-            for t in 1..<8 where t & Int(bit) != 0 && cell.arrivals[t] > 0 {
-                var reach = (t & 1 != 0 ? cell.reachable.office : 0) + (t & 2 != 0 ? cell.reachable.home : 0)
-                if t & 4 != 0 { reach += tele }
-                if reach > 0 { sum += Double(cell.arrivals[t]) / Double(reach) }
-            }
             let reach = mode == .office ? cell.reachable.office : cell.reachable.home
-            if mass > 0, reach > 0 {
-                sum += n0 * weight(mode == .office ? cell.places.office : cell.places.home) / mass / Double(reach)
-            }
+            if reach > 0 { sum += weight(mode == .office ? cell.places.office : cell.places.home) / mass / Double(reach) }
         }
-        return max(0, v / (n + n0) * sum)
+        return sum
     }
 
     /// Hours of history: from the first request counted to `t` (0 with none).

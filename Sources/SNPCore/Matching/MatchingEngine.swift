@@ -200,14 +200,12 @@ public struct MatchingEngine: Sendable {
         let old = requests[number]
         requests[number] = new
         if journaling, let new { journal.append(.request(old: old, new: new)) }
+        // An arrival counts once, from its creation, before its own place is taken; the
+        // `undo` of the creation uncounts it once that place is free again.
+        if old == nil, let new { countLiveArrival(new, sign: 1) }
         if let old { contribute(old, sign: -1) }
         if let new { contribute(new, sign: 1) }
-        // An arrival counts once, from its creation; `undo` of the creation uncounts it.
-        if let r = new ?? old, (old == nil) != (new == nil) {
-            live.arrive(
-                LiveMarket.Key(profession: r.spec.profession, cell: SlotIndex.cell(of: r.spec.location)),
-                modes: r.spec.modes, createdAt: r.createdAt.epochSeconds, sign: new == nil ? -1 : 1)
-        }
+        if new == nil, let old { countLiveArrival(old, sign: -1) }
     }
 
     /// Adds (`sign` 1) or removes (`sign` -1) what one request contributes to the indexes.

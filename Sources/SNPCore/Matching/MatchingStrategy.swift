@@ -33,18 +33,21 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// A priority-1 request counts its likely places times this: it goes first when it is
     /// as constrained as another, and keeps its turn unless the other is much more so.
     public var urgentPlacesFactor = 0.5
-    /// The live bid price (issue 17, `LiveMarket`): `liveBidPriceWeight × pressure`, the
-    /// expected claims on a place from the requests to come, read from the open places and
-    /// the requests so far at each decision. It carries the prices while there is less than
-    /// `warmHours` of history (a daemon just started), blended into the history's bid price
-    /// as history accumulates: weight `1 − hours of history / warmHours`.
+    /// The live bid price (issue 17, `LiveMarket`): `liveBidPriceWeight × pressure^livePressureExponent`,
+    /// `pressure` the expected claims on a place from the requests to come, read from the
+    /// open places and the requests so far at each decision. It carries the prices while
+    /// there is less than `warmHours` of history (a daemon just started), blended into the
+    /// history's bid price as history accumulates: weight `1 − hours of history / warmHours`.
+    /// `liveBidPriceWeight = 0` turns it off (the prices before issue 17).
     public var liveBidPriceWeight = 60.0
     public var warmHours = 6.0
+    /// Above 1, a place claimed more than once costs much more than one claimed less than
+    /// once (which would likely go unused anyway).
+    public var livePressureExponent = 2.0
     /// With no request yet, demand is assumed where the places are (`places^exponent` per
-    /// cell), worth this many requests against those that arrive.
+    /// cell and mode), worth this many requests against those that arrive.
     public var livePriorRequests = 10.0
     public var livePriorExponent = 0.5
-    public var livePower = 1.0
 
     public init() {}
 }
@@ -163,20 +166,40 @@ extension MatchingEngine {
     /// decisions. Never negative.
     func bidPrice(_ slot: Slot, now: Int64) -> Double {
         let history = historyBidPrice(slot)
-        let tuning = policy.scarcity
-        guard tuning.warmHours > 0, tuning.liveBidPriceWeight > 0 else { return history }
-        let warm = min(1, live.historyHours(at: now) / tuning.warmHours)
-        guard warm < 1 else { return history }
+        guard liveBidPricesCount(at: now) else { return history }
+        let warm = min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
         return warm * history + (1 - warm) * liveBidPrice(slot)
     }
 
-    /// The live bid price of one place of `slot`: `liveBidPriceWeight` times the pressure
-    /// on its cell (`LiveMarket.pressure`); 0 for `tele` places, which anyone may use.
+    /// The live bid price of one place of `slot`: `liveBidPriceWeight × pressure^livePressureExponent`
+    /// (`LiveMarket.pressure`).
     func liveBidPrice(_ slot: Slot) -> Double {
-        guard slot.mode != .tele, let pro = professionals[slot.pro] else { return 0 }
+        guard let pro = professionals[slot.pro] else { return 0 }
+        let tuning = policy.scarcity
         let key = LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location))
-        return policy.scarcity.liveBidPriceWeight
-            * pow(live.pressure(key, mode: slot.mode, priorRequests: policy.scarcity.livePriorRequests), policy.scarcity.livePower)
+        let pressure = live.pressure(slot: slot.id.number, key, mode: slot.mode, priorRequests: tuning.livePriorRequests)
+        return tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent)
+    }
+
+    /// Whether the live bid price still counts at `t`: under `scarcity`, with less than
+    /// `warmHours` of history.
+    func liveBidPricesCount(at t: Int64) -> Bool {
+        let tuning = policy.scarcity
+        return policy.strategy == .scarcity && tuning.liveBidPriceWeight > 0
+            && live.historyHours(at: t) < tuning.warmHours
+    }
+
+    /// Counts a request's arrival in the live market (`sign` -1: its creation undone), and,
+    /// while the live price counts, its share of each open place it could use at its
+    /// creation: one search of every eligible slot, made only while the daemon is cold.
+    /// Called without the request's own place taken, so that the creation and its undo
+    /// count the same options.
+    mutating func countLiveArrival(_ r: CareRequest, sign: Int) {
+        live.arrive(r.spec.profession, createdAt: r.createdAt.epochSeconds, sign: sign)
+        guard liveBidPricesCount(at: r.createdAt.epochSeconds) else { return }
+        let options = candidates(for: MatchNeed(r), now: r.createdAt, limit: max(1, open.count))
+        live.share(
+            options.map { ($0.slot.id.number, $0.slot.capacity - taken($0.slot.id.number)) }, sign: Double(sign))
     }
 
     /// The history's bid price of one place of `slot`: from the last refresh, or for a slot
@@ -442,9 +465,3 @@ struct RecentPublications {
     }
 }
 
-extension MatchingEngine {
-    /// TEMPORARY experiment: count an arrival that has not happened.
-    public mutating func experimentCountArrival(profession: Profession, modes: ModeSet, at point: GeoPoint, time: Int64) {
-        live.arrive(LiveMarket.Key(profession: profession, cell: SlotIndex.cell(of: point)), modes: modes, createdAt: time, sign: 1)
-    }
-}
