@@ -23,8 +23,8 @@ import Foundation
 /// weight(m, c') = places(m, c')^α / Σ over cells and in-person modes places^α
 /// ```
 ///
-/// `V`, the requests to come, is taken as the open places of the profession (a market in
-/// balance: what matters is where the requests will come from, not how many); where they
+/// `V`, the requests to come within the window, is the rate at which they have come so far
+/// times the window, at most the open places of the profession (`requestsToCome`); where they
 /// come from, and what they can use, is the mixture of the `n` requests so far and the
 /// prior, worth `n₀` requests: demand where the places are, of their mode, less than
 /// proportionally (`α` < 1: places gather in towns more than people do). `tele` places
@@ -122,14 +122,28 @@ struct LiveMarket: Sendable {
     // MARK: Reading
 
     /// The expected claims on one open place of `slot` (see the type's comment), the prior
-    /// worth `priorRequests` requests.
-    func pressure(slot: Int64, _ key: Key, mode: SlotMode, priorRequests n0: Double) -> Double {
-        let v = Double(places[key.profession] ?? 0)
+    /// worth `priorRequests` requests, `toCome` requests to come (`requestsToCome`).
+    func pressure(slot: Int64, _ key: Key, mode: SlotMode, priorRequests n0: Double, toCome v: Double) -> Double {
         let n = Double(max(0, arrivals[key.profession] ?? 0))
         guard v > 0, n + n0 > 0 else { return 0 }
         let counted = max(0, shares[slot] ?? 0)
         let prior = n0 > 0 ? prior(key, mode: mode) : 0
         return max(0, v / (n + n0) * (counted + n0 * prior))
+    }
+
+    /// `V`, the requests of a profession to come within `windowHours`: at the rate they
+    /// have come so far, the prior's `priorRequests` counted as come over `priorHours`
+    /// before the first, and at most the open places (past that, every place is claimed,
+    /// and where the requests come from is what matters). A quiet night prices little; a
+    /// burst, or a daemon's first request, prices the market in balance.
+    func requestsToCome(
+        _ profession: Profession, at t: Int64, windowHours: Double, priorRequests n0: Double, priorHours: Double
+    ) -> Double {
+        let n = Double(max(0, arrivals[profession] ?? 0))
+        let open = Double(max(0, places[profession] ?? 0))
+        let hours = historyHours(at: t) + max(0, priorHours)
+        guard hours > 0 else { return open }
+        return min(open, (n + n0) / hours * windowHours)
     }
 
     /// `prior(m, c)`: the share of one place of mode `mode` in `key`'s cell under the prior

@@ -48,6 +48,10 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// cell and mode), worth this many requests against those that arrive.
     public var livePriorRequests = 10.0
     public var livePriorExponent = 0.5
+    /// The prior's requests count as come over this many hours before the first request:
+    /// the rate of requests to come is `(requests so far + livePriorRequests) / (hours
+    /// since the first + livePriorHours)`.
+    public var livePriorHours = 1.0
 
     public init() {}
 }
@@ -161,24 +165,35 @@ extension MatchingEngine {
     }
 
     /// The bid price of one place of `slot` at `now`: the history's (`historyBidPrice`) once
-    /// there are `warmHours` of history; before, blended with the live price from the open
-    /// places and the requests so far (`liveBidPrice`), which alone prices a daemon's first
-    /// decisions. Never negative.
+    /// there are `warmHours` of history. Before, the live price (`liveBidPrice`) is added,
+    /// weighted by `cold = 1 − hours of history / warmHours`, and the history's is taken at
+    /// `1 − cold × busy`, `busy` the share of the open places the requests to come would
+    /// claim (`LiveMarket.requestsToCome` / open places): a burst on a daemon just started is
+    /// priced from what it sees now, not from the few minutes of history a refresh read
+    /// with the rate of a whole day; a quiet first night keeps the history's prices.
+    /// Never negative.
     func bidPrice(_ slot: Slot, now: Int64) -> Double {
         let history = historyBidPrice(slot)
         guard liveBidPricesCount(at: now) else { return history }
-        let warm = min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
-        return warm * history + (1 - warm) * liveBidPrice(slot)
+        let cold = 1 - min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
+        let (price, busy) = liveBidPrice(slot, now: now)
+        return (1 - cold * busy) * history + cold * price
     }
 
-    /// The live bid price of one place of `slot`: `liveBidPriceWeight × pressure^livePressureExponent`
-    /// (`LiveMarket.pressure`).
-    func liveBidPrice(_ slot: Slot) -> Double {
-        guard let pro = professionals[slot.pro] else { return 0 }
+    /// The live bid price of one place of `slot`, `liveBidPriceWeight × pressure^livePressureExponent`
+    /// (`LiveMarket.pressure`), and how busy the market is: the requests to come over the
+    /// open places, from 0 to 1.
+    func liveBidPrice(_ slot: Slot, now: Int64) -> (price: Double, busy: Double) {
+        guard let pro = professionals[slot.pro] else { return (0, 0) }
         let tuning = policy.scarcity
         let key = LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location))
-        let pressure = live.pressure(slot: slot.id.number, key, mode: slot.mode, priorRequests: tuning.livePriorRequests)
-        return tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent)
+        let toCome = live.requestsToCome(
+            slot.profession, at: now, windowHours: Double(policy.windowSeconds) / 3600,
+            priorRequests: tuning.livePriorRequests, priorHours: tuning.livePriorHours)
+        let pressure = live.pressure(
+            slot: slot.id.number, key, mode: slot.mode, priorRequests: tuning.livePriorRequests, toCome: toCome)
+        let open = Double(live.places[slot.profession] ?? 0)
+        return (tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent), open > 0 ? min(1, toCome / open) : 0)
     }
 
     /// Whether the live bid price still counts at `t`: under `scarcity`, with less than
