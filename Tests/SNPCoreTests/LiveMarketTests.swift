@@ -150,9 +150,9 @@ import Testing
         var e = MatchingEngine()
         let town = try e.addPro(1)
         let alone = try e.addPro(2, at: Fixture.north(80))
-        for _ in 0..<9 { try e.publish(town, at: Fixture.hours(30)) }
+        for k in 0..<9 { try e.publish(town, at: Fixture.hours(30 + 0.5 * Double(k))) }
         let lone = try e.publish(alone, at: Fixture.hours(30))
-        let inTown = try e.publish(town, at: Fixture.hours(31))
+        let inTown = try e.publish(town, at: Fixture.hours(35))
         let now = Fixture.now.epochSeconds
         #expect(e.bidPrice(lone, now: now) > e.bidPrice(inTown, now: now))
         #expect(e.bidPrice(inTown, now: now) > 0)
@@ -175,7 +175,7 @@ import Testing
         let a = try e.addPro(1, at: Fixture.north(-12))
         let b = try e.addPro(2, at: Fixture.north(12))
         let south = try e.publish(a, at: Fixture.hours(20))
-        let north = try (0..<3).map { _ in try e.publish(b, at: Fixture.hours(19)) }
+        let north = try (0..<3).map { k in try e.publish(b, at: Fixture.hours(19 + 0.5 * Double(k))) }
         var fresh = e
         let first = try fresh.submit("middle")
         #expect(north.map(\.id).contains(first.request.assignment!.slot))
