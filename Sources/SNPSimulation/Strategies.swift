@@ -2,7 +2,7 @@ import SNPCore
 
 /// The engine's strategies by name, as `--strategy` takes them: `spec42`, `scarcity`, or a
 /// strategy with other numbers, `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10`
-/// `:live=60:warm=6:power=2:prior=10:alpha=0.5:priorh=1` (history and warm in hours, refresh in minutes), to
+/// `:live=60:warm=6:power=2:prior=10:alpha=0.5:priorh=6:busy=0.5` (history and warm in hours, refresh in minutes), to
 /// explore around the defaults (`live=0`: no live bid price, the prices before issue 17).
 public enum Strategies {
     public static let names = MatchingStrategy.allCases.map(\.rawValue)
@@ -29,6 +29,7 @@ public enum Strategies {
             case "alpha": p.scarcity.livePriorExponent = v
             case "power": p.scarcity.livePressureExponent = v
             case "priorh": p.scarcity.livePriorHours = v
+            case "busy": p.scarcity.liveBusyThreshold = v
             default: return nil
             }
         }

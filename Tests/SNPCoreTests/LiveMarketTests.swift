@@ -190,6 +190,22 @@ import Testing
         #expect(middle.request.assignment?.slot == south.id)
     }
 
+    /// A first night: one request an hour ago, against 200 open places. The requests to come
+    /// at that rate (with the prior's, (1 + 10) / 7 an hour) would not claim half of them in
+    /// 48 hours: the prices are the history's alone, as before any request.
+    @Test func aQuietFirstHourKeepsTheHistorysPrices() throws {
+        var e = MatchingEngine()
+        var slots: [Slot] = []
+        for n in 1...20 {
+            let pro = try e.addPro(n, at: Fixture.north(Double(n)))
+            for k in 0..<10 { slots.append(try e.publish(pro, at: Fixture.hours(30 + 0.5 * Double(k)))) }
+        }
+        let now = Fixture.now.epochSeconds
+        for s in slots { #expect(e.bidPrice(s, now: now) == e.historyBidPrice(s)) }
+        try e.submit("night", at: Fixture.north(100), now: Fixture.hours(-1))
+        for s in slots { #expect(e.bidPrice(s, now: now) == e.historyBidPrice(s)) }
+    }
+
     /// The live market is derived state: `undo` of a creation leaves it as it was.
     @Test func undoOfARequestLeavesTheLiveMarketAsItWas() throws {
         var e = MatchingEngine()

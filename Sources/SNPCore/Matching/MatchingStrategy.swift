@@ -51,7 +51,10 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// The prior's requests count as come over this many hours before the first request:
     /// the rate of requests to come is `(requests so far + livePriorRequests) / (hours
     /// since the first + livePriorHours)`.
-    public var livePriorHours = 1.0
+    public var livePriorHours = 6.0
+    /// The live price counts only while the requests to come would claim at least this
+    /// share of the open places: a quiet first night keeps the history's prices exactly.
+    public var liveBusyThreshold = 0.5
 
     public init() {}
 }
@@ -170,13 +173,14 @@ extension MatchingEngine {
     /// `1 − cold × busy`, `busy` the share of the open places the requests to come would
     /// claim (`LiveMarket.requestsToCome` / open places): a burst on a daemon just started is
     /// priced from what it sees now, not from the few minutes of history a refresh read
-    /// with the rate of a whole day; a quiet first night keeps the history's prices.
-    /// Never negative.
+    /// with the rate of a whole day. Below `liveBusyThreshold` (a quiet first night), the
+    /// history's price alone. Never negative.
     func bidPrice(_ slot: Slot, now: Int64) -> Double {
         let history = historyBidPrice(slot)
         guard liveBidPricesCount(at: now) else { return history }
         let cold = 1 - min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
         let (price, busy) = liveBidPrice(slot, now: now)
+        guard busy >= policy.scarcity.liveBusyThreshold else { return history }
         return (1 - cold * busy) * history + cold * price
     }
 
