@@ -57,13 +57,7 @@ enum BurstGenerator {
         for profession in [Profession.gp, .kine, .nurse] {
             let count = Int((shape.requestsPerPlace * Double(places[profession] ?? 0)).rounded())
             for _ in 0..<count {
-                let priority = rng.pick([(1, 0.15), (2, 0.6), (3, 0.25)])
-                let modes: ModeSet =
-                    switch profession {
-                    case .kine: rng.pick([(ModeSet.office, 0.65), (.inPerson, 0.35)])
-                    case .nurse: rng.pick([(ModeSet.home, 0.55), (.inPerson, 0.45)])
-                    default: rng.pick([(ModeSet.inPerson, 0.55), (.office, 0.3), ([.office, .home, .tele], 0.15)])
-                    }
+                let (priority, modes) = WeekGenerator.priorityAndModes(profession, &rng)
                 let created = burstStart + Int64((rng.unit() * shape.minutes * 60).rounded(.down))
                 let within = priority == 1 && rng.chance(0.6) ? 24 * 3600 : 48 * 3600
                 requests.append(
