@@ -178,26 +178,31 @@ extension MatchingEngine {
     func bidPrice(_ slot: Slot, now: Int64) -> Double {
         let history = historyBidPrice(slot)
         guard liveBidPricesCount(at: now) else { return history }
-        let cold = 1 - min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
-        let (price, busy) = liveBidPrice(slot, now: now)
+        // How busy first (a few dictionary reads): below the threshold, no pressure to compute.
+        let toCome = requestsToCome(slot.profession, at: now)
+        let open = Double(live.places[slot.profession] ?? 0)
+        let busy = open > 0 ? min(1, toCome / open) : 0
         guard busy >= policy.scarcity.liveBusyThreshold else { return history }
-        return (1 - cold * busy) * history + cold * price
+        let cold = 1 - min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
+        return (1 - cold * busy) * history + cold * liveBidPrice(slot, toCome: toCome)
+    }
+
+    /// `LiveMarket.requestsToCome` with the strategy's numbers and the window.
+    func requestsToCome(_ profession: Profession, at now: Int64) -> Double {
+        live.requestsToCome(
+            profession, at: now, windowHours: Double(policy.windowSeconds) / 3600,
+            priorRequests: policy.scarcity.livePriorRequests, priorHours: policy.scarcity.livePriorHours)
     }
 
     /// The live bid price of one place of `slot`, `liveBidPriceWeight × pressure^livePressureExponent`
-    /// (`LiveMarket.pressure`), and how busy the market is: the requests to come over the
-    /// open places, from 0 to 1.
-    func liveBidPrice(_ slot: Slot, now: Int64) -> (price: Double, busy: Double) {
-        guard let pro = professionals[slot.pro] else { return (0, 0) }
+    /// (`LiveMarket.pressure`), with `toCome` requests to come.
+    func liveBidPrice(_ slot: Slot, toCome: Double) -> Double {
+        guard let pro = professionals[slot.pro] else { return 0 }
         let tuning = policy.scarcity
         let key = LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location))
-        let toCome = live.requestsToCome(
-            slot.profession, at: now, windowHours: Double(policy.windowSeconds) / 3600,
-            priorRequests: tuning.livePriorRequests, priorHours: tuning.livePriorHours)
         let pressure = live.pressure(
             slot: slot.id.number, key, mode: slot.mode, priorRequests: tuning.livePriorRequests, toCome: toCome)
-        let open = Double(live.places[slot.profession] ?? 0)
-        return (tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent), open > 0 ? min(1, toCome / open) : 0)
+        return tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent)
     }
 
     /// Whether the live bid price still counts at `t`: under `scarcity`, with less than
