@@ -55,7 +55,7 @@ public struct Comparison {
     public func run() throws -> [Row] {
         var rows: [Row] = []
         for scenario in scenarios {
-            for arrival in arrivals {
+            for arrival in arrivals where scenario.burst == nil || arrival == .slotsFirst {
                 for seed in seeds {
                     rows.append(try row(scenario, arrival, seed))
                 }

@@ -34,11 +34,13 @@ public struct Scenario: Sendable {
     public var requestRadiusKm: Double?
     /// The `home_radius_km` nurses set (others keep the 10 km default).
     public var nurseHomeRadiusKm: Double
+    /// A cold-start burst instead of a week (`BurstGenerator`): `nil` for the week scenarios.
+    public var burst: BurstShape?
 
     public init(
         name: String, summary: String, territory: Territory, professionals: [Profession: Int], demandPerPlace: Double,
         dayFactor: @escaping @Sendable (Int, Profession) -> Double = { _, _ in 1 }, requestRadiusKm: Double? = nil,
-        nurseHomeRadiusKm: Double = 15
+        nurseHomeRadiusKm: Double = 15, burst: BurstShape? = nil
     ) {
         self.name = name
         self.summary = summary
@@ -48,6 +50,7 @@ public struct Scenario: Sendable {
         self.dayFactor = dayFactor
         self.requestRadiusKm = requestRadiusKm
         self.nurseHomeRadiusKm = nurseHomeRadiusKm
+        self.burst = burst
     }
 
     public static let normal = Scenario(
@@ -76,7 +79,17 @@ public struct Scenario: Sendable {
         territory: .lozere, professionals: [.gp: 30, .kine: 8, .nurse: 12], demandPerPlace: 0.65,
         dayFactor: { _, _ in 1 }, requestRadiusKm: 35, nurseHomeRadiusKm: 25)
 
+    /// Issue 17's cold start: a daemon just started in Mayenne (some 90 km from end to end),
+    /// the next 48 hours' slots published, then as many requests as places arriving within
+    /// 30 minutes, from towns whose demand is their population times 0.3, 1 or 3.
+    public static let burst = Scenario(
+        name: "burst", summary: "Mayenne, 105 professionals, fresh engine; 1 request per place within 30 min",
+        territory: .mayenne, professionals: [.gp: 60, .kine: 20, .nurse: 25], demandPerPlace: 1,
+        nurseHomeRadiusKm: 15,
+        burst: BurstShape(startHour: 7, minutes: 30, requestsPerPlace: 1, townDemandFactors: [0.3, 1, 3]))
+
+    /// The week scenarios: what `--scenario all` runs.
     public static let all: [Scenario] = [.normal, .scarce, .surge, .rural]
 
-    public static func named(_ name: String) -> Scenario? { all.first { $0.name == name } }
+    public static func named(_ name: String) -> Scenario? { (all + [.burst]).first { $0.name == name } }
 }

@@ -2,7 +2,8 @@ import SNPCore
 
 /// The engine's strategies by name, as `--strategy` takes them: `spec42`, `scarcity`, or a
 /// strategy with other numbers, `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10`
-/// (history in hours, refresh in minutes), to explore around the defaults. `defer=P` is not a
+/// `:live=60:warm=6:power=2:prior=10:alpha=0.5:priorh=6:busy=0.5` (history and warm in hours, refresh in minutes), to
+/// explore around the defaults (`live=0`: no live bid price, the prices before issue 17). `defer=P` is not a
 /// rule of the engine but of the regulators: P % of the requests that can wait (kiné and
 /// nurse requests, GP requests of priority 3) are sent with `decide=` (issue 17; `WeekRun`).
 public enum Strategies {
@@ -25,6 +26,13 @@ public enum Strategies {
             case "urgent": p.scarcity.urgentPlacesFactor = v
             case "history": p.scarcity.historySeconds = Int(v * 3600)
             case "refresh": p.scarcity.refreshSeconds = Int(v * 60)
+            case "live": p.scarcity.liveBidPriceWeight = v
+            case "warm": p.scarcity.warmHours = v
+            case "prior": p.scarcity.livePriorRequests = v
+            case "alpha": p.scarcity.livePriorExponent = v
+            case "power": p.scarcity.livePressureExponent = v
+            case "priorh": p.scarcity.livePriorHours = v
+            case "busy": p.scarcity.liveBusyThreshold = v
             default: return nil
             }
         }

@@ -21,6 +21,7 @@ public enum WeekGenerator {
     ]
 
     public static func plan(_ scenario: Scenario, arrival: ArrivalKind, seed: UInt64) -> WeekPlan {
+        if let shape = scenario.burst { return BurstGenerator.plan(scenario, shape: shape, seed: seed) }
         let weekStart = ParisTime.startOfDay(dayNumber: mondayDay)
         // Early enough for the warm-up Friday's slots to be published three days ahead.
         let simulationStart = ParisTime.startOfDay(dayNumber: mondayDay - 7)
@@ -183,13 +184,7 @@ public enum WeekGenerator {
                 let count = Int((rate * dayWeights[weekday(day)] * scenario.dayFactor(day, profession)).rounded())
                 for _ in 0..<count {
                     let hour = Double(rng.index(weights: hourWeights)) + rng.unit()
-                    let priority = rng.pick([(1, 0.15), (2, 0.6), (3, 0.25)])
-                    let modes: ModeSet =
-                        switch profession {
-                        case .kine: rng.pick([(ModeSet.office, 0.65), (.inPerson, 0.35)])
-                        case .nurse: rng.pick([(ModeSet.home, 0.55), (.inPerson, 0.45)])
-                        default: rng.pick([(ModeSet.inPerson, 0.55), (.office, 0.3), ([.office, .home, .tele], 0.15)])
-                        }
+                    let (priority, modes) = priorityAndModes(profession, &rng)
                     let created = instant(day: day, hour: hour)
                     let within = priority == 1 && rng.chance(0.6) ? 24 * 3600 : 48 * 3600
                     let cancel = rng.chance(0.05) ? created + Int64(rng.uniform(1, 20) * 3600) : nil
@@ -204,6 +199,18 @@ public enum WeekGenerator {
         }
         return requests.enumerated().sorted { ($0.element.createdAt, $0.offset) < ($1.element.createdAt, $1.offset) }
             .map(\.element)
+    }
+
+    /// A request's priority (1/2/3 at 15/60/25 %) and the modes it accepts, by profession.
+    static func priorityAndModes(_ profession: Profession, _ rng: inout SeededRandom) -> (Int, ModeSet) {
+        let priority = rng.pick([(1, 0.15), (2, 0.6), (3, 0.25)])
+        let modes: ModeSet =
+            switch profession {
+            case .kine: rng.pick([(ModeSet.office, 0.65), (.inPerson, 0.35)])
+            case .nurse: rng.pick([(ModeSet.home, 0.55), (.inPerson, 0.45)])
+            default: rng.pick([(ModeSet.inPerson, 0.55), (.office, 0.3), ([.office, .home, .tele], 0.15)])
+            }
+        return (priority, modes)
     }
 
     /// A point uniformly inside a square of side `2 × km` around `p`.

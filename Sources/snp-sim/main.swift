@@ -4,7 +4,7 @@ import SNPSimulation
 
 /// snp-sim: a simulated SAS week against the real matching engine, and the offline oracle.
 ///
-///     snp-sim compare [--scenario all|normal|scarce|surge|rural] [--arrival all|slots-first|requests-first]
+///     snp-sim compare [--scenario all|normal|scarce|surge|rural|burst] [--arrival all|slots-first|requests-first]
 ///                     [--seed 1[,2…]] [--strategy NAME[,NAME…]] [--out var/sim] [--oracle tools/oracle/oracle.py]
 ///                     [--solver scipy|ortools] [--table]
 ///     snp-sim run     (same options; the engine only, no oracle)
@@ -12,7 +12,7 @@ import SNPSimulation
 ///     snp-sim batch-bench [--requests 1000] [--slots 10000] [--seed 1]
 let usage = """
     usage: snp-sim batch-bench [--requests N] [--slots N] [--seed N]
-           snp-sim compare|run|export [--scenario all|\(Scenario.all.map(\.name).joined(separator: "|"))]
+           snp-sim compare|run|export [--scenario all|\((Scenario.all + [.burst]).map(\.name).joined(separator: "|"))]
                    [--arrival all|\(ArrivalKind.allCases.map(\.rawValue).joined(separator: "|"))] [--seed N[,N…]]
                    [--strategy all|\(Strategies.names.joined(separator: "|"))[,…]] [--out DIR] [--oracle PATH]
                    [--solver scipy|ortools] [--extra N:K] [--table]
@@ -23,6 +23,9 @@ let usage = """
     Defaults: all scenarios and arrival kinds, seed 1, the engine's default strategy
     (\(Strategies.defaultName)), --out var/sim. --extra 5:2 gives one GP in five extra capacity
     (surnuméraire) of 2 patients a weekday, 08:00-19:00, in the engine's week and the oracle's.
+    `all` is the four week scenarios; `burst` (issue 17's cold start: a fresh engine, 48 h of
+    slots, then one request per place within 30 minutes) is slots-first only, and its oracle
+    serves the maximum bipartite matching of requests to places.
     See docs/MATCHING.md.
     """
 
@@ -96,7 +99,7 @@ let log: (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8
 do {
     if command == "export" {
         for scenario in scenarios {
-            for arrival in arrivals {
+            for arrival in arrivals where scenario.burst == nil || arrival == .slotsFirst {
                 for seed in seeds {
                     let plan = WeekGenerator.plan(scenario, arrival: arrival, seed: seed)
                     let instance = try OracleInstance(plan: plan, policy: MatchingPolicy())

@@ -133,7 +133,7 @@ extension MatchingEngine {
         return .success(
             Candidate(
                 slot: slot, start: Date(epochSeconds: start), distanceKm: distance, cost: cost,
-                score: cost + (slot.isExtra ? 0 : strategyPremium(slot, load: load))))
+                score: cost + (slot.isExtra ? 0 : strategyPremium(slot, load: load, now: now.epochSeconds))))
     }
 
     /// What must be left of an extra-capacity window after the patient's earliest arrival (§4.1).

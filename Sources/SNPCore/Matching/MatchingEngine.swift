@@ -74,6 +74,9 @@ public struct MatchingEngine: Sendable {
     private var snappedThrough: Int64 = 0
     /// Bid prices of the `scarcity` strategy, refreshed by `tick`.
     var bidPrices = BidPriceBook()
+    /// Open places and arrivals by cell, for the `scarcity` strategy's live bid prices
+    /// (issue 17): kept by the setters, like the other indexes.
+    var live: LiveMarket
 
     public private(set) var lastSlotNumber: Int64 = 0
     public private(set) var lastRequestNumber: Int64 = 0
@@ -97,6 +100,7 @@ public struct MatchingEngine: Sendable {
 
     public init(policy: MatchingPolicy = MatchingPolicy()) {
         self.policy = policy
+        self.live = LiveMarket(reachKm: policy.officeRadiusKm, priorExponent: policy.scarcity.livePriorExponent)
     }
 
     // MARK: Journal
@@ -206,8 +210,12 @@ public struct MatchingEngine: Sendable {
         let old = requests[number]
         requests[number] = new
         if journaling, let new { journal.append(.request(old: old, new: new)) }
+        // An arrival counts once, from its creation, before its own place is taken; the
+        // `undo` of the creation uncounts it once that place is free again.
+        if old == nil, let new { countLiveArrival(new, sign: 1) }
         if let old { contribute(old, sign: -1) }
         if let new { contribute(new, sign: 1) }
+        if new == nil, let old { countLiveArrival(old, sign: -1) }
     }
 
     /// Adds (`sign` 1) or removes (`sign` -1) what one request contributes to the indexes.
@@ -257,12 +265,16 @@ public struct MatchingEngine: Sendable {
         guard let slot = slots[number], isOpen(slot), let pro = professionals[slot.pro] else {
             open.remove(slot: .slot(number))
             openExtra.remove(number)
+            live.setPlaces(slot: number, key: nil, mode: .office, places: 0, start: 0)
             return
         }
         if slot.isExtra {
             openExtra.insert(number)
             return
         }
+        live.setPlaces(
+            slot: number, key: LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location)),
+            mode: slot.mode, places: slot.capacity - taken(number), start: slot.start.epochSeconds)
         open.insert(
             slot: slot.id, start: slot.start.epochSeconds, profession: slot.profession, mode: slot.mode,
             pro: proNumber(of: slot.pro), at: pro.location)
@@ -393,6 +405,7 @@ public struct MatchingEngine: Sendable {
         // Dropping started slots walks every bucket: once a minute is plenty.
         if t >= lastPurge + 60 {
             open.removeStarting(before: t)
+            live.removeStarting(before: t + Int64(policy.leadSeconds))
             openExtra = openExtra.filter { slots[$0].map { $0.end.epochSeconds > t } ?? false }
             snapOldLocations(createdBefore: t - Int64(policy.locationRetentionSeconds))
             lastPurge = t

@@ -33,6 +33,28 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// A priority-1 request counts its likely places times this: it goes first when it is
     /// as constrained as another, and keeps its turn unless the other is much more so.
     public var urgentPlacesFactor = 0.5
+    /// The live bid price (issue 17, `LiveMarket`): `liveBidPriceWeight × pressure^livePressureExponent`,
+    /// `pressure` the expected claims on a place from the requests to come, read from the
+    /// open places and the requests so far at each decision. It carries the prices while
+    /// there is less than `warmHours` of history (a daemon just started), blended into the
+    /// history's bid price as history accumulates: weight `1 − hours of history / warmHours`.
+    /// `liveBidPriceWeight = 0` turns it off (the prices before issue 17).
+    public var liveBidPriceWeight = 60.0
+    public var warmHours = 6.0
+    /// Above 1, a place claimed more than once costs much more than one claimed less than
+    /// once (which would likely go unused anyway).
+    public var livePressureExponent = 2.0
+    /// With no request yet, demand is assumed where the places are (`places^exponent` per
+    /// cell and mode), worth this many requests against those that arrive.
+    public var livePriorRequests = 10.0
+    public var livePriorExponent = 0.5
+    /// The prior's requests count as come over this many hours before the first request:
+    /// the rate of requests to come is `(requests so far + livePriorRequests) / (hours
+    /// since the first + livePriorHours)`.
+    public var livePriorHours = 6.0
+    /// The live price counts only while the requests to come would claim at least this
+    /// share of the open places: a quiet first night keeps the history's prices exactly.
+    public var liveBusyThreshold = 0.5
 
     public init() {}
 }
@@ -139,15 +161,75 @@ extension MatchingEngine {
     /// What the `scarcity` strategy adds to the §4.2 cost in the ranking: the extra load
     /// term and the slot's bid price. Never negative, so that the time part of the cost
     /// stays a lower bound of the score (the search in `candidates` relies on it).
-    func strategyPremium(_ slot: Slot, load: Int) -> Double {
+    func strategyPremium(_ slot: Slot, load: Int, now: Int64) -> Double {
         guard policy.strategy == .scarcity else { return 0 }
         let extraLoad = max(0, policy.scarcity.loadWeight - policy.loadWeight) * Double(load)
-        return extraLoad + bidPrice(slot)
+        return extraLoad + bidPrice(slot, now: now)
     }
 
-    /// The bid price of one place of `slot`: from the last refresh, or for a slot published
-    /// since, from the demand on it computed (from the same samples) when it was published.
-    func bidPrice(_ slot: Slot) -> Double {
+    /// The bid price of one place of `slot` at `now`: the history's (`historyBidPrice`) once
+    /// there are `warmHours` of history. Before, the live price (`liveBidPrice`) is added,
+    /// weighted by `cold = 1 − hours of history / warmHours`, and the history's is taken at
+    /// `1 − cold × busy`, `busy` the share of the open places the requests to come would
+    /// claim (`LiveMarket.requestsToCome` / open places): a burst on a daemon just started is
+    /// priced from what it sees now, not from the few minutes of history a refresh read
+    /// with the rate of a whole day. Below `liveBusyThreshold` (a quiet first night), the
+    /// history's price alone. Never negative.
+    func bidPrice(_ slot: Slot, now: Int64) -> Double {
+        let history = historyBidPrice(slot)
+        guard liveBidPricesCount(at: now) else { return history }
+        // How busy first (a few dictionary reads): below the threshold, no pressure to compute.
+        let toCome = requestsToCome(slot.profession, at: now)
+        let open = Double(live.places[slot.profession] ?? 0)
+        let busy = open > 0 ? min(1, toCome / open) : 0
+        guard busy >= policy.scarcity.liveBusyThreshold else { return history }
+        let cold = 1 - min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
+        return (1 - cold * busy) * history + cold * liveBidPrice(slot, toCome: toCome)
+    }
+
+    /// `LiveMarket.requestsToCome` with the strategy's numbers and the window.
+    func requestsToCome(_ profession: Profession, at now: Int64) -> Double {
+        live.requestsToCome(
+            profession, at: now, windowHours: Double(policy.windowSeconds) / 3600,
+            priorRequests: policy.scarcity.livePriorRequests, priorHours: policy.scarcity.livePriorHours)
+    }
+
+    /// The live bid price of one place of `slot`, `liveBidPriceWeight × pressure^livePressureExponent`
+    /// (`LiveMarket.pressure`), with `toCome` requests to come.
+    func liveBidPrice(_ slot: Slot, toCome: Double) -> Double {
+        guard let pro = professionals[slot.pro] else { return 0 }
+        let tuning = policy.scarcity
+        let key = LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location))
+        let pressure = live.pressure(
+            slot: slot.id.number, key, mode: slot.mode, priorRequests: tuning.livePriorRequests, toCome: toCome)
+        return tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent)
+    }
+
+    /// Whether the live bid price still counts at `t`: under `scarcity`, with less than
+    /// `warmHours` of history.
+    func liveBidPricesCount(at t: Int64) -> Bool {
+        let tuning = policy.scarcity
+        return policy.strategy == .scarcity && tuning.liveBidPriceWeight > 0
+            && live.historyHours(at: t) < tuning.warmHours
+    }
+
+    /// Counts a request's arrival in the live market (`sign` -1: its creation undone), and,
+    /// while the live price counts, its share of each open place it could use at its
+    /// creation: one search of every eligible slot, made only while the daemon is cold.
+    /// Called without the request's own place taken, so that the creation and its undo
+    /// count the same options.
+    mutating func countLiveArrival(_ r: CareRequest, sign: Int) {
+        live.arrive(r.spec.profession, createdAt: r.createdAt.epochSeconds, sign: sign)
+        guard liveBidPricesCount(at: r.createdAt.epochSeconds) else { return }
+        let options = candidates(for: MatchNeed(r), now: r.createdAt, limit: max(1, open.count))
+        live.share(
+            options.map { ($0.slot.id.number, $0.slot.capacity - taken($0.slot.id.number)) }, sign: Double(sign))
+    }
+
+    /// The history's bid price of one place of `slot`: from the last refresh, or for a slot
+    /// published since, from the demand on it computed (from the same samples) when it was
+    /// published.
+    func historyBidPrice(_ slot: Slot) -> Double {
         let n = slot.id.number
         if let p = bidPrices.prices[n] { return p }
         guard bidPrices.refreshedAt != nil else { return 0 }
@@ -406,3 +488,4 @@ struct RecentPublications {
         return filing.near(point, reachKm: reachKm)
     }
 }
+

@@ -158,16 +158,19 @@ extension MatchingEngine {
                 case .home: maxHomeRadiusKm
                 case .tele: .infinity
                 }
-            for (list, _) in open.lists(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {
-                var i = SlotIndex.firstStarting(at: from, in: list)
-                while i < list.count, list[i].start <= to {
-                    let entry = list[i]
-                    i += 1
-                    guard let slot = slots[entry.slot],
-                        case .success(let c) = evaluate(
-                            slot, week: Int(entry.week), for: need, now: now, distances: &distances)
-                    else { continue }
-                    found.append(c)
+            for (bucket, _) in open.buckets(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {
+                for practice in bucket.practices {
+                    let list = practice.entries
+                    var i = SlotIndex.firstStarting(at: from, in: list)
+                    while i < list.count, list[i].start <= to {
+                        let entry = list[i]
+                        i += 1
+                        guard let slot = slots[entry.slot],
+                            case .success(let c) = evaluate(
+                                slot, week: Int(entry.week), for: need, now: now, distances: &distances)
+                        else { continue }
+                        found.append(c)
+                    }
                 }
             }
         }
