@@ -138,27 +138,14 @@ public struct JSONWriter: Sendable {
         afterValue = true
     }
 
-    /// Bytes as they are, with no comma: for a caller that writes a run of fixed text
-    /// around its own values (the Bundle's Slots) and keeps it well-formed itself.
-    public mutating func verbatim(_ json: [UInt8]) {
-        bytes.append(contentsOf: json)
-    }
-
-    public mutating func verbatim(_ fixed: StaticString) {
-        fixed.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
-    /// What `write` appends, as it is (a number or a time written by its own function).
+    /// What `write` appends to the bytes, as it is, with no comma: for a caller that writes
+    /// a run of fixed text around its own values (the FHIR Bundle's Slots) and keeps it
+    /// well-formed itself.
     public mutating func verbatim(writing write: (inout [UInt8]) -> Void) {
         write(&bytes)
     }
 
-    /// A string's content, escaped, without its quotes: inside a `verbatim` run.
-    public mutating func verbatimEscaped(_ value: String) {
-        JSONString.appendEscaped(value, to: &bytes)
-    }
-
-    /// After `verbatim` runs: whether what comes next follows a value (needs a comma).
+    /// After a `verbatim` run: whether what comes next follows a value (needs a comma).
     public mutating func verbatimEnded(afterValue: Bool) { self.afterValue = afterValue }
 
     private mutating func append(raw: StaticString) {
