@@ -471,7 +471,7 @@ public enum FHIRJSON {
         ]
         for part in accept.split(separator: ",") {
             let type = part.split(separator: ";", maxSplits: 1).first.map {
-                $0.trimmingCharacters(in: .whitespaces).lowercased()
+                $0.trimmedWhitespace().lowercased()
             } ?? ""
             if ok.contains(type) { return true }
         }

@@ -161,72 +161,149 @@ public enum SlotBundleBuilder {
     /// - A slot whose professional is not in `practitioners` (no address, §3.6) is left
     ///   out, and so is a slot of a professional the query did not name: `total` counts the
     ///   Slots in the Bundle.
+    ///
+    /// The daemon answers with `bytes(…)`, the same Bundle written without building it.
     public static func build(
         query: SlotSearchQuery, slots: [SlotInfo], practitioners: [PractitionerInfo], config: FHIRConfig
     ) -> FHIRBundle {
-        var byRPPS: [RPPS: PractitionerInfo] = [:]
-        for p in practitioners { byRPPS[p.rpps] = p }
-        let asked = Set(query.practitioners)
-        let kept = slots.filter { byRPPS[$0.rpps] != nil && asked.contains($0.rpps) }.sorted {
-            ($0.start, $0.rpps.value, $0.id) < ($1.start, $1.rpps.value, $1.id)
-        }
-        var order: [RPPS] = []
-        var seen = Set<RPPS>()
-        for s in kept where seen.insert(s.rpps).inserted { order.append(s.rpps) }
-
-        let base = config.baseURL
-        func entry(_ resource: FHIRResource, type: String, id: String, mode: String) -> FHIRBundle.Entry {
-            FHIRBundle.Entry(fullUrl: "\(base)/\(type)/\(id)", resource: resource, search: .init(mode: mode))
-        }
-
+        let answer = Answer(query: query, slots: slots, practitioners: practitioners, config: config)
+        let form = SlotForm(config: config)
         var entries: [FHIRBundle.Entry] = []
-        entries.reserveCapacity(kept.count + order.count * 3 + 2)
-        for s in kept {
-            let slot = slotResource(s, config: config)
-            entries.append(entry(.slot(slot), type: "Slot", id: s.id, mode: "match"))
-        }
-        if query.includes.contains(.schedule) {
-            for rpps in order {
-                let p = byRPPS[rpps]!
-                entries.append(entry(.schedule(scheduleResource(p)), type: "Schedule", id: scheduleID(rpps), mode: "include"))
-                if query.includes.contains(.actor) {
-                    entries.append(
-                        entry(
-                            .practitioner(practitionerResource(p)), type: "Practitioner", id: practitionerID(rpps),
-                            mode: "include"))
-                    entries.append(
-                        entry(
-                            .practitionerRole(practitionerRoleResource(p)), type: "PractitionerRole",
-                            id: practitionerRoleID(rpps), mode: "include"))
-                }
-            }
-        }
-        if let cpts = config.cpts, !kept.isEmpty, query.includes.contains(.serviceTypeReference) {
+        entries.reserveCapacity(answer.slots.count + answer.order.count * 3 + 2)
+        for s in answer.slots {
             entries.append(
-                entry(
-                    .healthcareService(healthcareServiceResource(cpts)), type: "HealthcareService",
-                    id: healthcareServiceID(cpts), mode: "include"))
-            if query.includes.contains(.organization) {
-                entries.append(
-                    entry(.organization(organizationResource(cpts)), type: "Organization", id: organizationID(cpts), mode: "include"))
-            }
+                FHIRBundle.Entry(
+                    fullUrl: answer.fullURL("Slot", s.id), resource: .slot(slotResource(s, form: form, config: config)),
+                    search: .init(mode: "match")))
         }
-
-        let selfQuery = query.selfQuery
+        for included in answer.included() {
+            entries.append(
+                FHIRBundle.Entry(
+                    fullUrl: answer.fullURL(included.resourceType, included.id ?? ""), resource: included,
+                    search: .init(mode: "include")))
+        }
         return FHIRBundle(
-            meta: FHIRMeta(profile: [config.cpts == nil ? SASProfile.bundle : SASProfile.cptsBundle]),
-            type: "searchset",
-            total: kept.count,
-            link: [.init(relation: "self", url: "\(base)/Slot" + (selfQuery.isEmpty ? "" : "?" + selfQuery))],
-            entry: entries.isEmpty ? nil : entries
-        )
+            meta: answer.meta, type: "searchset", total: answer.slots.count, link: [answer.selfLink],
+            entry: entries.isEmpty ? nil : entries)
     }
 
-    /// The Bundle as the bytes of the `200` answer.
+    /// The Bundle of `build(…)` as the bytes of the `200` answer: the bytes
+    /// `FHIRJSON.encode(build(…))` gives (`BundleWritingTests` checks it), written straight,
+    /// without the `Codable` resources nor `JSONEncoder`, which cost about 30 ms for the
+    /// 700 Slots of the benchmark's answer (docs/PERFORMANCE.md, issue 15). The included
+    /// resources (a few per professional) are built as in `build` and written by their
+    /// `FHIRJSONWritable` conformance; each Slot is a run of text prepared once per answer
+    /// around its own id, times, Schedule and booking URL.
+    public static func bytes(
+        query: SlotSearchQuery, slots: [SlotInfo], practitioners: [PractitionerInfo], config: FHIRConfig
+    ) -> [UInt8] {
+        let answer = Answer(query: query, slots: slots, practitioners: practitioners, config: config)
+        var json = JSONWriter(capacity: 1_024 + answer.slots.count * 800 + answer.order.count * 2_000)
+        json.beginObject()
+        if !answer.slots.isEmpty {
+            json.key("entry")
+            json.beginArray()
+            SlotText(answer: answer, config: config).write(answer, into: &json)
+            for included in answer.included() {
+                FHIRBundle.Entry(
+                    fullUrl: answer.fullURL(included.resourceType, included.id ?? ""), resource: included,
+                    search: .init(mode: "include")
+                ).write(to: &json)
+            }
+            json.endArray()
+        }
+        json.field("link", [answer.selfLink])
+        json.field("meta", answer.meta)
+        json.field("resourceType", "Bundle")
+        json.field("total", answer.slots.count)
+        json.field("type", "searchset")
+        json.endObject()
+        return json.bytes
+    }
+
+    /// `bytes(…)` as `Data`.
     public static func json(
         query: SlotSearchQuery, slots: [SlotInfo], practitioners: [PractitionerInfo], config: FHIRConfig
     ) -> Data {
-        FHIRJSON.encode(build(query: query, slots: slots, practitioners: practitioners, config: config))
+        Data(bytes(query: query, slots: slots, practitioners: practitioners, config: config))
+    }
+
+    /// What a search's answer holds, chosen once for `build` and `bytes`.
+    struct Answer {
+        let config: FHIRConfig
+        let base: String
+        /// The Slots, by start, RPPS, id; each with its professional's place in `order`.
+        var slots: [SlotInfo] = []
+        var professionalOfSlot: [Int] = []
+        /// The professionals with a Slot in the answer, in the order of their first one.
+        var order: [PractitionerInfo] = []
+        let includesSchedule: Bool
+        let includesActor: Bool
+        let includesService: Bool
+        let includesOrganization: Bool
+        let meta: FHIRMeta
+        let selfLink: FHIRBundle.Link
+
+        init(query: SlotSearchQuery, slots: [SlotInfo], practitioners: [PractitionerInfo], config: FHIRConfig) {
+            self.config = config
+            base = config.baseURL
+            // The professionals that can be shown (asked for, with a contact), by RPPS: the
+            // last one given wins. Each Slot looks its professional up once.
+            let asked = Set(query.practitioners)
+            var shown: [RPPS: Int] = [:]
+            for (i, p) in practitioners.enumerated() where asked.contains(p.rpps) { shown[p.rpps] = i }
+            var kept: [(slot: SlotInfo, professional: Int)] = []
+            kept.reserveCapacity(slots.count)
+            for s in slots {
+                if let i = shown[s.rpps] { kept.append((s, i)) }
+            }
+            kept.sort { a, b in
+                if a.slot.start != b.slot.start { return a.slot.start < b.slot.start }
+                if a.slot.rpps != b.slot.rpps { return a.slot.rpps.value < b.slot.rpps.value }
+                return a.slot.id < b.slot.id
+            }
+            var place = [Int](repeating: -1, count: practitioners.count)
+            self.slots.reserveCapacity(kept.count)
+            professionalOfSlot.reserveCapacity(kept.count)
+            for (s, i) in kept {
+                if place[i] < 0 {
+                    place[i] = order.count
+                    order.append(practitioners[i])
+                }
+                self.slots.append(s)
+                professionalOfSlot.append(place[i])
+            }
+            includesSchedule = query.includes.contains(.schedule)
+            includesActor = includesSchedule && query.includes.contains(.actor)
+            includesService = config.cpts != nil && query.includes.contains(.serviceTypeReference)
+            includesOrganization = includesService && query.includes.contains(.organization)
+            meta = FHIRMeta(profile: [config.cpts == nil ? SASProfile.bundle : SASProfile.cptsBundle])
+            let selfQuery = query.selfQuery
+            selfLink = .init(relation: "self", url: "\(base)/Slot" + (selfQuery.isEmpty ? "" : "?" + selfQuery))
+        }
+
+        /// `entry.fullUrl`: `<base>/<Type>/<id>`.
+        func fullURL(_ type: String, _ id: String) -> String { "\(base)/\(type)/\(id)" }
+
+        /// The `include` resources, in order: per professional their Schedule, Practitioner
+        /// and PractitionerRole; then the CPTS's HealthcareService and Organization.
+        func included() -> [FHIRResource] {
+            var out: [FHIRResource] = []
+            if includesSchedule {
+                for p in order {
+                    out.append(.schedule(scheduleResource(p)))
+                    if includesActor {
+                        out.append(.practitioner(practitionerResource(p)))
+                        out.append(.practitionerRole(practitionerRoleResource(p)))
+                    }
+                }
+            }
+            if let cpts = config.cpts, !slots.isEmpty, includesService {
+                out.append(.healthcareService(healthcareServiceResource(cpts)))
+                if includesOrganization { out.append(.organization(organizationResource(cpts))) }
+            }
+            return out
+        }
     }
 
     // MARK: - Resources
@@ -239,37 +316,167 @@ public enum SlotBundleBuilder {
         }
     }
 
-    public static func slotResource(_ s: SlotInfo, config: FHIRConfig) -> FHIRSlot {
-        let type = serviceTypeCode(s.mode)
-        var serviceType = [FHIRCodeableConcept(system: SASCode.actCode, code: type.code, display: type.display)]
-        let profile: String
-        let security: String
-        if let cpts = config.cpts {
-            profile = SASProfile.cptsSlot
-            security = "CPTS"
-            serviceType.append(
-                FHIRCodeableConcept(
+    /// What every Slot of an answer shares: its profile and security code, its
+    /// `appointmentType`, its `serviceType` for each mode (the CPTS form adds the reference
+    /// to the CPTS's HealthcareService).
+    struct SlotForm {
+        let meta: FHIRMeta
+        let appointmentType: FHIRCodeableConcept
+        let cptsServiceType: FHIRCodeableConcept?
+
+        init(config: FHIRConfig) {
+            if let cpts = config.cpts {
+                meta = FHIRMeta(profile: [SASProfile.cptsSlot], security: [FHIRCoding(system: SASCode.typeCreneau, code: "CPTS")])
+                cptsServiceType = FHIRCodeableConcept(
                     extension: [
                         FHIRExtension(
                             url: SASCode.serviceTypeR5Extension,
                             valueReference: FHIRReference(reference: "HealthcareService/\(healthcareServiceID(cpts))"))
                     ],
-                    coding: [FHIRCoding(system: SASCode.categorieEtablissement, code: "604")]))
-        } else {
-            profile = SASProfile.slot
-            security = "SNP"
+                    coding: [FHIRCoding(system: SASCode.categorieEtablissement, code: "604")])
+            } else {
+                meta = FHIRMeta(profile: [SASProfile.slot], security: [FHIRCoding(system: SASCode.typeCreneau, code: "SNP")])
+                cptsServiceType = nil
+            }
+            appointmentType = FHIRCodeableConcept(system: SASCode.appointmentReason, code: "ROUTINE")
         }
-        return FHIRSlot(
+
+        func serviceType(_ mode: SlotMode) -> [FHIRCodeableConcept] {
+            let type = serviceTypeCode(mode)
+            return [FHIRCodeableConcept(system: SASCode.actCode, code: type.code, display: type.display)]
+                + (cptsServiceType.map { [$0] } ?? [])
+        }
+    }
+
+    /// The Slot's `comment`: `SNPD_BOOKING_URL` with `{rpps}` replaced by the 11 digits.
+    static func bookingURL(_ rpps: RPPS, config: FHIRConfig) -> String? {
+        config.bookingURLTemplate.map { $0.replacingOccurrences(of: "{rpps}", with: rpps.value) }
+    }
+
+    static func scheduleReference(_ rpps: RPPS) -> String { "Schedule/\(scheduleID(rpps))" }
+
+    public static func slotResource(_ s: SlotInfo, config: FHIRConfig) -> FHIRSlot {
+        slotResource(s, form: SlotForm(config: config), config: config)
+    }
+
+    static func slotResource(_ s: SlotInfo, form: SlotForm, config: FHIRConfig) -> FHIRSlot {
+        FHIRSlot(
             id: s.id,
-            meta: FHIRMeta(profile: [profile], security: [FHIRCoding(system: SASCode.typeCreneau, code: security)]),
-            serviceType: serviceType,
-            appointmentType: FHIRCodeableConcept(system: SASCode.appointmentReason, code: "ROUTINE"),
-            schedule: FHIRReference(reference: "Schedule/\(scheduleID(s.rpps))"),
+            meta: form.meta,
+            serviceType: form.serviceType(s.mode),
+            appointmentType: form.appointmentType,
+            schedule: FHIRReference(reference: scheduleReference(s.rpps)),
             status: "free",
             start: FHIRTime.format(s.start),
             end: FHIRTime.format(s.end),
-            comment: config.bookingURLTemplate.map { $0.replacingOccurrences(of: "{rpps}", with: s.rpps.value) }
+            comment: bookingURL(s.rpps, config: config)
         )
+    }
+
+    /// The Slots' entries as `FHIRBundle.Entry.write` writes them from `slotResource`, from
+    /// text made once per answer: each Slot adds its id (twice), its times, its mode's
+    /// `serviceType`, and its professional's booking URL and Schedule reference (made once
+    /// per professional). `BundleWritingTests` holds the result to `JSONEncoder`'s bytes.
+    ///
+    /// The fixed pieces are ranges of one buffer, appended from its memory: appending an
+    /// array per piece retained and released it, a third of the answer's cost.
+    struct SlotText {
+        private var text: [UInt8] = []
+        /// `{"fullUrl":"<base>/Slot/`
+        private var head = 0..<0
+        /// `","resource":{"appointmentType":{…},`
+        private var afterFullURL = 0..<0
+        /// Per professional of `Answer.order`: `"comment":"<booking URL>",`, or nothing.
+        private var comment: [Range<Int>] = []
+        /// `"end":"`
+        private var endKey = 0..<0
+        /// `","id":"`
+        private var idKey = 0..<0
+        /// `","meta":{…},"resourceType":"Slot","schedule":{"reference":"`
+        private var afterID = 0..<0
+        /// Per professional: `Schedule/sched-<rpps>`, escaped.
+        private var schedule: [Range<Int>] = []
+        /// Per mode (`SlotMode.allCases`): `"},"serviceType":[…],"start":"`
+        private var serviceType: [Range<Int>] = []
+        /// `","status":"free"},"search":{"mode":"match"}}`
+        private var tail = 0..<0
+
+        init(answer: Answer, config: FHIRConfig) {
+            let form = SlotForm(config: config)
+            func piece(_ parts: (inout [UInt8]) -> Void) -> Range<Int> {
+                let start = text.count
+                parts(&text)
+                return start..<text.count
+            }
+            func fixed(_ s: StaticString, _ out: inout [UInt8]) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+            head = piece {
+                fixed(#"{"fullUrl":""#, &$0)
+                JSONString.appendEscaped(answer.base + "/Slot/", to: &$0)
+            }
+            afterFullURL = piece {
+                fixed(#"","resource":{"appointmentType":"#, &$0)
+                $0 += FHIRJSON.bytes(form.appointmentType)
+                fixed(",", &$0)
+            }
+            comment = answer.order.map { p in
+                piece {
+                    guard let url = bookingURL(p.rpps, config: config) else { return }
+                    fixed(#""comment":""#, &$0)
+                    JSONString.appendEscaped(url, to: &$0)
+                    fixed(#"","#, &$0)
+                }
+            }
+            endKey = piece { fixed(#""end":""#, &$0) }
+            idKey = piece { fixed(#"","id":""#, &$0) }
+            afterID = piece {
+                fixed(#"","meta":"#, &$0)
+                $0 += FHIRJSON.bytes(form.meta)
+                fixed(#","resourceType":"Slot","schedule":{"reference":""#, &$0)
+            }
+            schedule = answer.order.map { p in piece { JSONString.appendEscaped(scheduleReference(p.rpps), to: &$0) } }
+            serviceType = SlotMode.allCases.map { mode in
+                piece {
+                    var types = JSONWriter()
+                    types.beginArray()
+                    for t in form.serviceType(mode) { t.write(to: &types) }
+                    types.endArray()
+                    fixed(#""},"serviceType":"#, &$0)
+                    $0 += types.bytes
+                    fixed(#","start":""#, &$0)
+                }
+            }
+            tail = piece { fixed(#"","status":"free"},"search":{"mode":"match"}}"#, &$0) }
+        }
+
+        /// The entries of `answer.slots`, comma-separated, at the start of the `entry` array.
+        func write(_ answer: Answer, into json: inout JSONWriter) {
+            let modes = SlotMode.allCases
+            json.verbatim { out in
+                text.withUnsafeBufferPointer { text in
+                    // One for the starts, one for the ends: a Slot often ends in the next hour.
+                    var starts = FHIRTime.Writer(), ends = FHIRTime.Writer()
+                    func put(_ range: Range<Int>) { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[range])) }
+                    for (i, s) in answer.slots.enumerated() {
+                        let p = answer.professionalOfSlot[i]
+                        if i > 0 { out.append(UInt8(ascii: ",")) }
+                        put(head)
+                        JSONString.appendEscaped(s.id, to: &out)
+                        put(afterFullURL)
+                        put(comment[p])
+                        put(endKey)
+                        ends.write(s.end, into: &out)
+                        put(idKey)
+                        JSONString.appendEscaped(s.id, to: &out)
+                        put(afterID)
+                        put(schedule[p])
+                        put(serviceType[modes.firstIndex(of: s.mode)!])
+                        starts.write(s.start, into: &out)
+                        put(tail)
+                    }
+                }
+            }
+            json.verbatimEnded(afterValue: !answer.slots.isEmpty)
+        }
     }
 
     public static func scheduleResource(_ p: PractitionerInfo) -> FHIRSchedule {
@@ -352,7 +559,7 @@ public enum SlotBundleBuilder {
 
     static func nonEmpty(_ s: String?) -> String? {
         guard let s else { return nil }
-        let t = s.trimmingCharacters(in: .whitespaces)
+        let t = s.trimmedWhitespace()
         return t.isEmpty ? nil : t
     }
 }

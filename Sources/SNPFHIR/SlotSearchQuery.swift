@@ -108,7 +108,7 @@ public struct SlotSearchQuery: Sendable, Equatable {
             let value = decodeOnceMore(item.value)
             switch name {
             case "start":
-                let v = value.trimmingCharacters(in: .whitespaces)
+                let v = value.trimmedWhitespace()
                 let prefix = v.prefix(2).lowercased()
                 let instant = String(v.dropFirst(2))
                 switch prefix {
@@ -127,17 +127,17 @@ public struct SlotSearchQuery: Sendable, Equatable {
                 sawIdentifierParameter = true
                 identifierValues.append(
                     contentsOf: value.split(separator: ",", omittingEmptySubsequences: false).map {
-                        $0.trimmingCharacters(in: .whitespaces)
+                        $0.trimmedWhitespace()
                     })
             case "status":
-                let statuses = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                let statuses = value.split(separator: ",").map { $0.trimmedWhitespace().lowercased() }
                 guard statuses.contains("free") else {
                     throw .badRequest(
                         "status=\(value.prefix(40)) is not served: this server offers free slots only (status=free)")
                 }
             case "_include", "_include:iterate", "_include:recurse":
                 for v in value.split(separator: ",") {
-                    switch v.trimmingCharacters(in: .whitespaces) {
+                    switch v.trimmedWhitespace() {
                     case "Slot:schedule", "Slot:schedule:Schedule": includes.insert(.schedule)
                     case "Schedule:actor", "Schedule:actor:Practitioner", "Schedule:actor:PractitionerRole":
                         includes.insert(.actor)
@@ -149,7 +149,7 @@ public struct SlotSearchQuery: Sendable, Equatable {
                     }
                 }
             case "_count":
-                let v = value.trimmingCharacters(in: .whitespaces)
+                let v = value.trimmedWhitespace()
                 guard !v.isEmpty, v.count <= 9, v.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let n = Int(v) else {
                     throw .badRequest("_count=\(value.prefix(40)) is not a non-negative integer")
                 }

@@ -45,9 +45,9 @@ struct FHIREndpoints: Sendable {
                     "a professional without a complete contact is left out of FHIR answers (PRO PUT address= city= postcode= phone= given= family=)",
                     metadata: ["pro": "\(rpps.value)"])
             }
-            let bundle = SlotBundleBuilder.build(
+            let bundle = SlotBundleBuilder.bytes(
                 query: query, slots: found.slots, practitioners: found.practitioners, config: try config(request))
-            return Self.json(.ok, FHIRJSON.encode(bundle))
+            return Self.json(.ok, bundle)
         } catch let error as FHIRError {
             return Self.failure(error)
         } catch {
@@ -71,7 +71,7 @@ struct FHIREndpoints: Sendable {
             }
             let principal: Principal?
             do {
-                principal = try await service.daemon.store.authenticate(secret: String(parts[1]))
+                principal = try await service.tokens.authenticate(secret: String(parts[1]), store: service.daemon.store)
             } catch {
                 throw FHIRError.unavailable("cannot check the token: the database is unavailable; retry later")
             }
@@ -104,7 +104,7 @@ struct FHIREndpoints: Sendable {
     static func refusedFormat(_ request: Request) -> FHIRError? {
         guard let accept = request.headers[.accept], !accept.isEmpty else { return nil }
         let types = accept.split(separator: ",").map {
-            $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()
+            $0.split(separator: ";")[0].trimmedWhitespace().lowercased()
         }
         if types.contains(where: { acceptable.contains($0) }) { return nil }
         return FHIRError(status: 406, message: "this server answers application/fhir+json (or application/json); Accept was \(accept)")
@@ -115,7 +115,7 @@ struct FHIREndpoints: Sendable {
     static func queryItems(_ query: String) -> [(name: String, value: String)] {
         query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (s: Substring) in String(s).removingPercentEncoding ?? String(s) }
+            let decode = { (s: Substring) in s.percentDecoded() ?? String(s) }
             return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
         }
     }
@@ -133,7 +133,8 @@ struct FHIREndpoints: Sendable {
         return FHIRConfig(baseURL: base(request), bookingURLTemplate: s.bookingURL, cpts: cpts)
     }
 
-    static func json(_ status: HTTPResponse.Status, _ body: Data) -> Response {
+    /// One buffer, written in one piece (Hummingbird sets `Content-Length` from it).
+    static func json(_ status: HTTPResponse.Status, _ body: some Sequence<UInt8>) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = contentType
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -36,6 +36,8 @@ public final class HTTPService: Service, Sendable {
     let settings: HTTPSettings
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    /// Bearer tokens of `/fhir` checked in the last second (`TokenCache`).
+    let tokens = TokenCache()
     private let ports = Mutex<(http: Int?, https: Int?)>((nil, nil))
     private let caps: (http: ConnectionCap, https: ConnectionCap)
 

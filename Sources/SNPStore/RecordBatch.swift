@@ -251,37 +251,8 @@ struct JSONRows {
         text += "]"
     }
 
-    /// `value` as a JSON string: quote, backslash and control characters escaped.
+    /// `value` as a JSON string: SNPCore's `JSONString`, the one escaper of snpd's JSON.
     static func appendQuoted(_ value: String, to text: inout String) {
-        text += "\""
-        // Most values (ids, refs, names) need no escape: one pass over the bytes, one append.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            text += value
-            text += "\""
-            return
-        }
-        var plainFrom = value.unicodeScalars.startIndex
-        var i = plainFrom
-        let scalars = value.unicodeScalars
-        while i < scalars.endIndex {
-            let c = scalars[i]
-            if c == "\"" || c == "\\" || c.value < 0x20 {
-                text.unicodeScalars.append(contentsOf: scalars[plainFrom..<i])
-                switch c {
-                case "\"": text += "\\\""
-                case "\\": text += "\\\\"
-                case "\n": text += "\\n"
-                case "\r": text += "\\r"
-                case "\t": text += "\\t"
-                default:
-                    let hex = String(c.value, radix: 16)
-                    text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                }
-                plainFrom = scalars.index(after: i)
-            }
-            i = scalars.index(after: i)
-        }
-        text.unicodeScalars.append(contentsOf: scalars[plainFrom..<scalars.endIndex])
-        text += "\""
+        JSONString.append(value, to: &text)
     }
 }

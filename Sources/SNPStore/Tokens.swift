@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import PostgresNIO
 import SNPCore
+import Synchronization
 
 /// Who a token speaks for, once its secret matched.
 public struct Principal: Sendable, Equatable {
@@ -137,5 +138,57 @@ extension Store {
         var diff: UInt8 = 0
         for i in 0..<a.count { diff |= a[i] ^ b[i] }
         return diff == 0
+    }
+}
+
+/// The principals of bearer tokens checked in the last `lifetime`, for the HTTP side
+/// (SPEC §7.1), where every request carries its token: the SAS platform searches many times
+/// a second with the same one, and a database round trip per search cost more than the
+/// search (docs/PERFORMANCE.md, issue 15).
+///
+/// Only tokens that matched are kept (an unknown secret is looked up every time, so a
+/// token made a moment ago works at once), by the SHA-256 of their secret, never the
+/// secret. A token revoked with `snpd token revoke` (another process, which the daemon does
+/// not hear) stops working on `/fhir` within `lifetime`, 1 s by default; line sessions
+/// check at every `AUTH` and are not affected.
+public final class TokenCache: Sendable {
+    public let lifetime: Duration
+    /// At most this many tokens: past it, the cache starts again empty (a deployment has a
+    /// handful of tokens; many distinct ones are a client that cycles them).
+    public let capacity: Int
+    private let clock: @Sendable () -> ContinuousClock.Instant
+    private let entries = Mutex<[[UInt8]: (principal: Principal, until: ContinuousClock.Instant)]>([:])
+
+    public init(
+        lifetime: Duration = .seconds(1), capacity: Int = 1_024,
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+    ) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+        self.clock = clock
+    }
+
+    /// `store.authenticate(secret:)`, or what it answered less than `lifetime` ago.
+    public func authenticate(secret: String, store: Store) async throws(SNPError) -> Principal? {
+        try await authenticate(secret: secret) { () throws(SNPError) in try await store.authenticate(secret: secret) }
+    }
+
+    /// The same with the database's answer from `lookup` (tests).
+    public func authenticate(
+        secret: String, lookup: () async throws(SNPError) -> Principal?
+    ) async throws(SNPError) -> Principal? {
+        let key = Store.hash(secret)
+        let now = clock()
+        if let hit = entries.withLock({ $0[key] }), now < hit.until { return hit.principal }
+        guard let principal = try await lookup() else {
+            entries.withLock { _ = $0.removeValue(forKey: key) }
+            return nil
+        }
+        let until = now.advanced(by: lifetime)
+        entries.withLock {
+            if $0.count >= capacity { $0.removeAll() }
+            $0[key] = (principal, until)
+        }
+        return principal
     }
 }

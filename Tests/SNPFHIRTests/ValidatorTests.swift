@@ -57,7 +57,12 @@ import Testing
         // Slots on both 2026 DST changes; the builder does not filter by the window (the caller does).
         let q = try F.parse(F.sasQuery([1, 2]))
         let qc = try F.parse(F.sasQuery([1, 2], cpts: true))
+        var awkward = F.pro(1)
+        awkward.family = "O'Neil \"Doc\" \\ Tréguier\t"
+        awkward.addressLine = "1 rue \"du Port\"\n(bât. B)"
+        let escapes = FHIRConfig(baseURL: base, bookingURLTemplate: "https://rdv.example.org/{rpps}?a=\"b\"")
         return [
+            "escapes": SlotBundleBuilder.json(query: q, slots: slots, practitioners: [awkward], config: escapes),
             "ps": SlotBundleBuilder.json(query: q, slots: slots, practitioners: pros, config: ps),
             "cpts": SlotBundleBuilder.json(query: qc, slots: slots, practitioners: pros, config: cpts),
             "empty": SlotBundleBuilder.json(query: q, slots: [], practitioners: pros, config: ps),
@@ -71,7 +76,7 @@ import Testing
         guard Self.available else { return }
         let result = try await validate(bundles())
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.components(separatedBy: ": valid").count - 1 == 6, "\(result.output)")
+        #expect(result.output.components(separatedBy: ": valid").count - 1 == 7, "\(result.output)")
     }
 
     /// The validator does catch what it is there for.

@@ -51,10 +51,15 @@ extension MatchingEngine {
         let latest = to.epochSeconds
         var out: [Slot] = []
         for pro in pros {
-            var mine = (slotsByPro[pro] ?? []).compactMap { slots[$0] }.filter { s in
+            // One pass over the professional's slots, keeping those that qualify: the FHIR
+            // search walks some 2 800 slots to keep 700, and no longer copies all of them
+            // into an array first (docs/PERFORMANCE.md, issue 15).
+            var mine: [Slot] = []
+            for number in slotsByPro[pro] ?? [] {
+                guard let s = slots[number] else { continue }
                 let start = s.start.epochSeconds
                 // Extra capacity is not an appointment at a time: not a FHIR Slot (§7.2).
-                return !s.isExtra && start >= earliest && start <= latest && isOpen(s)
+                if !s.isExtra && start >= earliest && start <= latest && isOpen(s) { mine.append(s) }
             }
             mine.sort { ($0.start, $0.id) < ($1.start, $1.id) }
             out += mine
