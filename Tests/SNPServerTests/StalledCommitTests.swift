@@ -163,6 +163,39 @@ struct StalledCommitTests {
         _ = await second.terminate()
     }
 
+    /// A stop always ends: SIGTERM while a commit waits behind a lock that is never let go
+    /// (a graceful stop would wait for its answer for ever) ends the daemon once
+    /// `SNPD_STOP_TIMEOUT` and the cancellation's 5 s are over; the stalled command is never
+    /// answered, and nothing acknowledged is lost.
+    @Test(.timeLimit(.minutes(3)))
+    func aStopDuringAStallThatNeverEndsStillEnds() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let daemon = try DaemonProcess(database: db)
+        daemon.environment["SNPD_COMMIT_TIMEOUT_MS"] = "120000"
+        daemon.environment["SNPD_STOP_TIMEOUT"] = "2s"
+        try await daemon.start()
+        let admin = try await LineClient.connect(port: daemon.port)
+        try await admin.expectOK("AUTH \(daemon.adminSecret)")
+        try await admin.putPro(rpps(1))
+        let lock = try await HeldLock.take(db, "SELECT epoch FROM leadership WHERE id = 1 FOR UPDATE")
+        let port = daemon.port
+        let secret = daemon.adminSecret
+        let unanswered = Task {
+            let c = try await LineClient.connect(port: port)
+            try await c.expectOK("AUTH \(secret)")
+            return try? await c.send("REQ ADD ref=STALLED prof=gp lat=47.6582 lon=-2.7608")
+        }
+        #expect(try await Self.waitForCommit(db, waitingOn: "Lock"), "the commit is stalled on the lock")
+        let asked = ContinuousClock.now
+        let status = await daemon.terminate()
+        let took = ContinuousClock.now - asked
+        let answer = (try? await unanswered.value) ?? nil
+        await lock.release()
+        print("stop during a stall that never ends: exited with status \(status) after \(took) (stop timeout 2 s, then 5 s of cancellation at most)")
+        #expect(answer == nil, "the stalled command was never answered")
+        #expect(took < .seconds(30), "the stop ended by itself, not by the test's SIGKILL after 60 s")
+    }
+
     /// Issue 14 item 3: one row the database refuses (here a constraint the engine does not
     /// know) fails that command only: the other commands of the same group commit land,
     /// and the daemon does not enter its outage mode.
