@@ -1,22 +1,10 @@
 import Foundation
 import SNPCore
+import SNPSimulation
 import Testing
 
 /// `BatchAssignment` against brute force: the most rows served, then the least total cost.
 @Suite struct BatchAssignmentTests {
-    /// A small seeded generator (SplitMix64), so that every run checks the same instances.
-    struct Seeded {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// (served, total cost) of the best assignment, by trying every choice of every row.
     static func bruteForce(
         rows: [[BatchAssignment.Edge]], capacities: [Int], first: [Bool]
@@ -59,7 +47,7 @@ import Testing
     }
 
     @Test func matchesBruteForceOnSmallRandomInstances() {
-        var g = Seeded(state: 17)
+        var g = SeededRandom(seed: 17)
         for round in 0..<3_000 {
             let rowCount = 1 + g.below(6)
             let columnCount = 1 + g.below(6)
@@ -107,4 +95,9 @@ import Testing
         #expect(BatchAssignment.solve(rows: [[], []], capacities: [1]) == [nil, nil])
         #expect(BatchAssignment.solve(rows: [], capacities: []) == [])
     }
+}
+
+extension SeededRandom {
+    /// A number in 0..<n, as the instances were first drawn (the same instances as then).
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

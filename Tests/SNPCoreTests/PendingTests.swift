@@ -1,5 +1,6 @@
 import Foundation
 import SNPCore
+import SNPSimulation
 import Testing
 
 /// `decide=` (SPEC §3.8, issue 17): pending requests, decided together by their `decide_by`.
@@ -156,7 +157,7 @@ import Testing
     /// ticks at random moments: no request is still pending after its `decide_by`, and no
     /// request held or booked ever changes slot except when its slot is withdrawn.
     @Test func decideByIsAlwaysHonouredAndNothingAnnouncedMoves() throws {
-        var g = BatchAssignmentTests.Seeded(state: 42)
+        var g = SeededRandom(seed: 42)
         for round in 0..<30 {
             var e = MatchingEngine(policy: round % 2 == 0 ? MatchingPolicy() : .spec42)
             var pros: [RPPS] = []

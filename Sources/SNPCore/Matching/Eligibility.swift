@@ -136,6 +136,16 @@ extension MatchingEngine {
                 score: cost + (slot.isExtra ? 0 : strategyPremium(slot, load: load, now: now.epochSeconds))))
     }
 
+    /// How far from a need its slots of `mode` are looked for: its own radius or the
+    /// policy's for the office, the farthest home-visit radius, anywhere for remote.
+    func searchRadius(_ mode: SlotMode, for need: MatchNeed) -> Double {
+        switch mode {
+        case .office: need.radiusKm ?? policy.officeRadiusKm
+        case .home: maxHomeRadiusKm
+        case .tele: .infinity
+        }
+    }
+
     /// What must be left of an extra-capacity window after the patient's earliest arrival (§4.1).
     public static let minExtraStaySeconds: Int64 = 15 * 60
 
@@ -205,12 +215,7 @@ extension MatchingEngine {
         var worst = Double.infinity
         best.reserveCapacity(limit)
         for mode in need.modes.modes {
-            let radius: Double =
-                switch mode {
-                case .office: need.radiusKm ?? policy.officeRadiusKm
-                case .home: maxHomeRadiusKm
-                case .tele: .infinity
-                }
+            let radius = searchRadius(mode, for: need)
             let perKm = mode == .tele ? 0 : policy.distanceWeight
             let firstTimePart = timeWeight * (Double(from - nowSeconds) / 3600)
             for (bucket, minKm) in open.buckets(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {

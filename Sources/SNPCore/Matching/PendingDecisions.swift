@@ -152,12 +152,7 @@ extension MatchingEngine {
         var distances = DistanceMemo(from: need.location)
         var found: [Candidate] = []
         for mode in need.modes.modes {
-            let radius: Double =
-                switch mode {
-                case .office: need.radiusKm ?? policy.officeRadiusKm
-                case .home: maxHomeRadiusKm
-                case .tele: .infinity
-                }
+            let radius = searchRadius(mode, for: need)
             for (bucket, _) in open.buckets(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {
                 for practice in bucket.practices {
                     let list = practice.entries
