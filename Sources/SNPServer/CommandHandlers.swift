@@ -12,11 +12,19 @@ struct CommandContext: Sendable {
     var uptimeSeconds: Int
     /// Bookings not reported to the SAS feed (no operator identity); `nil`: the feed is off.
     var feedSkipped: Int? = nil
+    /// The command's search, made outside the actor (`CommandHandlers.prepares`), if any.
+    var prepared: PreparedMatch? = nil
+    /// Where to count what became of `prepared`.
+    var metrics: ServerMetrics? = nil
 }
 
 typealias CommandHandler = @Sendable (inout MatchingEngine, CommandContext) throws(SNPError) -> String
 /// A command that only reads: it can run outside the service's actor (`MatchingService.read`).
 typealias ReadHandler = @Sendable (MatchingEngine, CommandContext) throws(SNPError) -> String
+/// The search of a change, made outside the service's actor (`MatchingService.prepare`);
+/// `nil` when the command will not search, or its arguments are refused (the actor's run
+/// of the command answers the error).
+typealias PrepareHandler = @Sendable (MatchingEngine, CommandContext) -> PreparedMatch?
 
 /// The handlers of the commands that touch the engine, one per row of `CommandTable`.
 /// The table has already checked the arguments' names and the role; a handler reads the
@@ -35,6 +43,11 @@ enum CommandHandlers {
     /// `maxRadiusKm`, 300 km). The lists may scan every record and return up to 100 000
     /// lines: they run in the connection's task, off the event loop.
     static let boundedReads: Set<CommandName> = [.proGet, .reqGet, .stats, .slotFind]
+
+    /// The changes whose cost is a search, made under the engine's read lock in the
+    /// connection's task before the actor applies the change (issue 18 target 3). The others
+    /// search nothing worth moving: `SLOT ADD` and the releases walk the queue for one slot.
+    static let prepares: [CommandName: PrepareHandler] = [.reqAdd: prepareReqAdd]
 
     /// Every command, as the service's actor runs them: the reads, and those that change state.
     static let table: [CommandName: CommandHandler] = [
@@ -259,22 +272,32 @@ enum CommandHandlers {
     // MARK: Requests
 
     static func reqAdd(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {
-        let a = c.args
+        let spec = try requestSpec(c.args, e.policy)
+        let outcome = try e.addRequest(spec, owner: c.principal.name, now: c.now, prepared: c.prepared)
+        if outcome.prepared != .none { c.metrics?.preparedSearch(applied: outcome.prepared == .applied) }
+        return ReplyFormat.ok(RecordFields.outcome(outcome.request, rank: outcome.rank))
+    }
+
+    static func prepareReqAdd(_ e: MatchingEngine, _ c: CommandContext) -> PreparedMatch? {
+        guard let spec = try? requestSpec(c.args, e.policy) else { return nil }
+        return e.prepareMatch(spec, owner: c.principal.name, now: c.now)
+    }
+
+    /// What `REQ ADD` asks, from its arguments.
+    static func requestSpec(_ a: Arguments, _ policy: MatchingPolicy) throws(SNPError) -> RequestSpec {
         var hold: Int?
         if let h = try a.seconds("hold") {
-            guard h > 0, h <= e.policy.maxHoldSeconds else {
-                throw .badRequest("hold must be between 1 and \(e.policy.maxHoldSeconds) seconds")
+            guard h > 0, h <= policy.maxHoldSeconds else {
+                throw .badRequest("hold must be between 1 and \(policy.maxHoldSeconds) seconds")
             }
             hold = h
         }
-        let spec = RequestSpec(
+        return RequestSpec(
             ref: try a.requiredText("ref", maxLength: TextLimit.ref), profession: try a.choice("prof", Profession.self)!,
             priority: try a.int("prio", in: 1...3) ?? 2, modes: try a.modes("mode") ?? .inPerson,
-            location: try a.location(), withinSeconds: try withinSeconds(a, e.policy),
-            radiusKm: try a.double("radius_km", in: 0.1...e.policy.maxRadiusKm), holdSeconds: hold,
+            location: try a.location(), withinSeconds: try withinSeconds(a, policy),
+            radiusKm: try a.double("radius_km", in: 0.1...policy.maxRadiusKm), holdSeconds: hold,
             slot: try a.id("slot", prefix: "s", what: "slot"), decideSeconds: try a.seconds("decide"))
-        let outcome = try e.addRequest(spec, owner: c.principal.name, now: c.now)
-        return ReplyFormat.ok(RecordFields.outcome(outcome.request, rank: outcome.rank))
     }
 
     static func reqConfirm(_ e: inout MatchingEngine, _ c: CommandContext) throws(SNPError) -> String {

@@ -24,6 +24,10 @@ public struct DaemonSettings: Sendable {
     public var http = HTTPSettings()
     /// The SAS appointment feed (SPEC §8), `nil` when off.
     public var feed: FeedSettings?
+    /// Whether `REQ ADD` searches in the connection's task before the actor applies it
+    /// (`MatchingService.prepare`); `SNPD_PREPARE_SEARCHES=0` searches on the actor only,
+    /// the same decisions, to compare the two.
+    public var prepareSearches = true
 
     public init() {}
 }
@@ -142,7 +146,8 @@ public final class Daemon: Service, Sendable {
         let events = EventHub()
         service = MatchingService(
             policy: settings.policy, store: store, events: events, logger: logger, metrics: metrics,
-            feed: settings.feed.map { AppointmentFeed(system: $0.appointmentSystem) }, clock: clock)
+            feed: settings.feed.map { AppointmentFeed(system: $0.appointmentSystem) },
+            prepareSearches: settings.prepareSearches, clock: clock)
         server = LineServer(
             settings: settings.listener, service: service, store: store, events: events, logger: logger,
             version: Daemon.version)

@@ -39,6 +39,7 @@ extension DaemonSettings {
             throw SettingsError("SNPD_ADMIN_TOKEN must be letters, digits, '-' or '_' (at most 200), so that it travels as a bare word")
         }
         if merged["SNPD_NO_MIGRATE"].map({ $0 == "1" || $0 == "true" }) == true { s.migrate = false }
+        if merged["SNPD_PREPARE_SEARCHES"].map({ $0 == "0" || $0 == "false" }) == true { s.prepareSearches = false }
         s.migrationsDirectory = Store.migrationsDirectory(environment: merged)
         if let v = merged["SNPD_LOG_LEVEL"] {
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
@@ -49,10 +50,21 @@ extension DaemonSettings {
 
         var p = MatchingPolicy()
         if let v = merged["SNPD_STRATEGY"] {
-            guard let strategy = MatchingStrategy(rawValue: v.lowercased()) else {
+            // `scarcity:live=W`: the live bid price's weight (issue 17; 0 turns it off, as
+            // `snp-sim --strategy scarcity:live=0`), for benchmarks that compare the two.
+            let parts = v.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+            guard let name = parts.first, let strategy = MatchingStrategy(rawValue: name) else {
                 throw SettingsError("SNPD_STRATEGY must be one of \(MatchingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             p.strategy = strategy
+            if parts.count == 2 {
+                guard strategy == .scarcity, parts[1].hasPrefix("live="),
+                    let w = Double(parts[1].dropFirst(5)), w >= 0, w.isFinite
+                else {
+                    throw SettingsError("SNPD_STRATEGY takes one option, scarcity:live=W (W >= 0); got \(v)")
+                }
+                p.scarcity.liveBidPriceWeight = w
+            }
         }
         if let v = merged["SNPD_LEAD"] { p.leadSeconds = try seconds(v, "SNPD_LEAD") }
         if let v = merged["SNPD_WINDOW"] { p.windowSeconds = try seconds(v, "SNPD_WINDOW") }

@@ -52,6 +52,9 @@ public actor MatchingService {
         var feedSkipped = 0
     }
 
+    /// Whether `prepare` searches (`DaemonSettings.prepareSearches`).
+    let preparesSearches: Bool
+
     /// The SAS appointment feed (SPEC §8), `nil` when off (`SNPD_SAS_FHIR_BASE` unset).
     let feed: AppointmentFeed?
     /// The operator identity of each token, by name: a booking is reported as made by the
@@ -86,10 +89,11 @@ public actor MatchingService {
 
     public init(
         policy: MatchingPolicy, store: Store, events: EventHub, logger: Logger,
-        metrics: ServerMetrics = ServerMetrics(), feed: AppointmentFeed? = nil,
+        metrics: ServerMetrics = ServerMetrics(), feed: AppointmentFeed? = nil, prepareSearches: Bool = true,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.metrics = metrics
+        self.preparesSearches = prepareSearches
         self.feed = feed
         self.cell = EngineCell(MatchingEngine(policy: policy))
         self.store = store
@@ -111,10 +115,12 @@ public actor MatchingService {
             operators = known
         }
         let policy = cell.read { engine, _ in engine.policy }
-        let numbers = cell.read { engine, _ in (engine.lastSlotNumber, engine.lastRequestNumber, engine.lastPlanNumber) }
+        let numbers = cell.read { engine, _ in
+            (engine.lastSlotNumber, engine.lastRequestNumber, engine.lastPlanNumber, engine.version)
+        }
         var fresh = MatchingEngine(policy: policy)
         fresh.restore(professionals: pros, slots: slots, requests: requests, plans: plans)
-        fresh.keepNumbering(after: numbers.0, request: numbers.1, plan: numbers.2)
+        fresh.keepNumbering(after: numbers.0, request: numbers.1, plan: numbers.2, version: numbers.3)
         let (open, queued) = (fresh.openSlotCount, fresh.queuedCount)
         cell.write { engine, _ in engine = fresh }
         logger.info(
@@ -129,17 +135,21 @@ public actor MatchingService {
     // MARK: Commands
 
     /// Runs one command against the engine. Never suspends: each command is atomic.
+    /// `prepared`: its search, made by `prepare` in the caller's task; applied if the
+    /// engine has not changed in a way that could change its answer, else searched again.
     public func execute(
-        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, from origin: ConnectionID?, connections: Int
+        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, from origin: ConnectionID?, connections: Int,
+        prepared: PreparedMatch? = nil
     ) -> PendingReply {
         let started = DispatchTime.now().uptimeNanoseconds
-        let reply = run(spec, args, as: principal, from: origin, connections: connections)
+        let reply = run(spec, args, as: principal, from: origin, connections: connections, prepared: prepared)
         metrics.command(spec.words, reply: reply.text, nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started))
         return reply
     }
 
     private func run(
-        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, from origin: ConnectionID?, connections: Int
+        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, from origin: ConnectionID?, connections: Int,
+        prepared: PreparedMatch?
     ) -> PendingReply {
         if spec.changesState && databaseDown {
             return PendingReply(text: ReplyFormat.error(.unavailable("the database is unavailable; nothing was changed, retry")))
@@ -152,7 +162,11 @@ public actor MatchingService {
             operators[principal.name] = principal.operatorIdentity
         }
         tick(now: now)
-        let context = self.context(principal, args, now: now, connections: connections)
+        var context = self.context(principal, args, now: now, connections: connections)
+        if CommandHandlers.prepares[spec.name] != nil {
+            context.prepared = prepared
+            context.metrics = metrics
+        }
         return cell.write { engine, latestCommit in
             let text: String
             do throws(SNPError) {
@@ -197,6 +211,20 @@ public actor MatchingService {
             metrics.command(spec.words, reply: reply.text, nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started))
         }
         return reply
+    }
+
+    /// Makes the search of a change in the caller's task, under the cell's read lock, in
+    /// parallel with other searches and reads (issue 18 target 3): for `execute` to apply
+    /// on the actor, which then only checks it is still the answer. `nil` when the command
+    /// searches nothing worth it (`CommandHandlers.prepares`), or when time has made
+    /// something due (the actor's tick would change what the search sees).
+    public nonisolated func prepare(
+        _ spec: CommandSpec, _ args: Arguments, as principal: Principal, connections: Int
+    ) -> PreparedMatch? {
+        guard preparesSearches, let handler = CommandHandlers.prepares[spec.name], acceptsChanges else { return nil }
+        let now = clock()
+        let context = self.context(principal, args, now: now, connections: connections)
+        return cell.read { engine, _ in engine.hasDueWork(at: now) ? nil : handler(engine, context) }
     }
 
     /// Reads the engine for an interface other than the line protocol (the FHIR search of

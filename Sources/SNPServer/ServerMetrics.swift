@@ -39,6 +39,12 @@ public final class ServerMetrics: Sendable {
         batchSize.record(commands)
     }
 
+    /// A change's search made outside the actor: `applied` as found, or `searched_again`
+    /// by the actor because the engine had changed in a way that could change the answer.
+    func preparedSearch(applied: Bool) {
+        counter("snpd_prepared_searches_total", [("outcome", applied ? "applied" : "searched_again")]).increment()
+    }
+
     /// Bookings not reported to the SAS feed: their token has no operator identity (SPEC §8).
     func feedSkipped(_ n: Int) { counter("snpd_feed_skipped_total", []).increment(by: n) }
 

@@ -66,8 +66,10 @@ final class Session {
             if let reply = server.service.read(spec, args, as: principal, connections: server.connectionCount()) {
                 return (reply, .keepOpen)
             }
+            // A change's search, if it has one, here too; the actor only applies it.
+            let prepared = server.service.prepare(spec, args, as: principal, connections: server.connectionCount())
             let reply = await server.service.execute(
-                spec, args, as: principal, from: id, connections: server.connectionCount())
+                spec, args, as: principal, from: id, connections: server.connectionCount(), prepared: prepared)
             return (reply, .keepOpen)
         } catch let e as SNPError {
             let close = failedAuths >= Session.maxFailedAuths

@@ -57,6 +57,8 @@ public struct RequestOutcome: Sendable, Equatable {
     public var rank: Int?
     /// True when a retry with the same `ref` found the request already there.
     public var existing: Bool
+    /// What became of the search prepared outside the server's actor, if one was given.
+    public var prepared: PreparedUse = .none
 }
 
 /// Results of `REQ OUTCOME`.
@@ -257,7 +259,13 @@ extension MatchingEngine {
     /// one named by `slot=`), booked or held, else the queue. The same `ref` again from the
     /// same owner returns the request unchanged; with other content it is a conflict.
     /// Another owner's identical `ref` is another request (§3.8).
-    public mutating func addRequest(_ spec: RequestSpec, owner: String, now: Date) throws(SNPError) -> RequestOutcome {
+    ///
+    /// With `prepared` (`prepareMatch`, made earlier, outside the server's actor), its
+    /// choice is taken instead of searching when a search now would make the same; else it
+    /// searches, as without. Either way the same decision.
+    public mutating func addRequest(
+        _ spec: RequestSpec, owner: String, now: Date, prepared: PreparedMatch? = nil
+    ) throws(SNPError) -> RequestOutcome {
         if let number = requestRefs[RequestRefKey(owner: owner, ref: spec.ref)], let existing = requests[number] {
             guard existing.spec == spec else { throw .conflict("ref \(spec.ref) already names a request with other content") }
             return RequestOutcome(request: existing, rank: queue.rank(of: existing), existing: true)
@@ -267,6 +275,7 @@ extension MatchingEngine {
             throw .badRequest("within must be between 1s and \(DurationText.format(seconds: policy.windowSeconds))")
         }
         let deadline = Date(epochSeconds: now.epochSeconds + Int64(spec.withinSeconds))
+        var use = PreparedUse.none
         var request = CareRequest(id: .request(lastRequestNumber + 1), spec: spec, owner: owner, createdAt: now, deadline: deadline)
         if let decide = spec.decideSeconds {
             // Pending (§3.8, decide=): no place now; decided with the others by decide_by.
@@ -287,15 +296,23 @@ extension MatchingEngine {
             }
         } else {
             _ = nextRequestID()
+            let best: Candidate?
+            if let prepared, let found = reuse(prepared, for: spec, now: now) {
+                best = found
+                use = .applied
+            } else {
+                best = matchCandidates(for: MatchNeed(request), now: now, limit: 1).first
+                if prepared != nil { use = .searchedAgain }
+            }
             // Matched at once (the usual case), it never enters the queue; else it waits.
-            if let best = matchCandidates(for: MatchNeed(request), now: now, limit: 1).first {
+            if let best {
                 assign(request, to: best, hold: spec.holdSeconds != nil, now: now)
             } else {
                 put(request)
             }
         }
         let stored = requests[request.id.number]!
-        return RequestOutcome(request: stored, rank: queue.rank(of: stored), existing: false)
+        return RequestOutcome(request: stored, rank: queue.rank(of: stored), existing: false, prepared: use)
     }
 
     /// `REQ CONFIRM`: held → booked.

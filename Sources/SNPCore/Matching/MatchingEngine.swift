@@ -17,7 +17,9 @@ public enum Change: Sendable {
 /// change to `journal`. The server commits the journal to PostgreSQL before it answers; if
 /// that commit fails, `undo` puts the records back, and with them every index.
 public struct MatchingEngine: Sendable {
-    public var policy: MatchingPolicy
+    public var policy: MatchingPolicy {
+        didSet { version.widen() }
+    }
 
     public private(set) var professionals: [RPPS: Professional] = [:]
     public private(set) var slots: [Int64: Slot] = [:]
@@ -77,6 +79,11 @@ public struct MatchingEngine: Sendable {
     /// Open places and arrivals by cell, for the `scarcity` strategy's live bid prices
     /// (issue 17): kept by the setters, like the other indexes.
     var live: LiveMarket
+
+    /// Counts the engine's changes, for a search made outside the server's actor
+    /// (`PreparedMatch`): it is applied only if nothing that could change its answer
+    /// happened since.
+    public internal(set) var version = EngineVersion()
 
     public private(set) var lastSlotNumber: Int64 = 0
     public private(set) var lastRequestNumber: Int64 = 0
@@ -158,6 +165,7 @@ public struct MatchingEngine: Sendable {
     mutating func put(_ p: Plan) { setPlan(p, number: p.id.number) }
 
     private mutating func setPlan(_ new: Plan?, number: Int64) {
+        version.changes &+= 1
         let old = plans[number]
         plans[number] = new
         if journaling, let new { journal.append(.plan(old: old, new: new)) }
@@ -173,6 +181,8 @@ public struct MatchingEngine: Sendable {
     }
 
     private mutating func setProfessional(_ new: Professional?, rpps: RPPS) {
+        // A move, a reactivation, a wider home radius, a raised cap: their slots may do better.
+        version.widen()
         let old = professionals[rpps]
         professionals[rpps] = new
         if journaling, let new { journal.append(.professional(old: old, new: new)) }
@@ -187,6 +197,8 @@ public struct MatchingEngine: Sendable {
     }
 
     private mutating func setSlot(_ new: Slot?, number: Int64) {
+        // A new slot, or one withdrawn (which can only do worse, but is rare): counted alike.
+        version.widen()
         let old = slots[number]
         slots[number] = new
         if journaling, let new { journal.append(.slot(old: old, new: new)) }
@@ -208,6 +220,9 @@ public struct MatchingEngine: Sendable {
 
     private mutating func setRequest(_ new: CareRequest?, number: Int64) {
         let old = requests[number]
+        // A place freed lowers its professional's load and frees room: a widening. A place
+        // taken only raises scores (`PreparedMatch`); a request that takes none changes no score.
+        if let freed = old?.occupiedSlot, freed != new?.occupiedSlot { version.widen() } else { version.changes &+= 1 }
         requests[number] = new
         if journaling, let new { journal.append(.request(old: old, new: new)) }
         // An arrival counts once, from its creation, before its own place is taken; the
@@ -335,10 +350,16 @@ public struct MatchingEngine: Sendable {
     /// Raises the identifier counters to at least these numbers: an engine rebuilt from the
     /// database after an outage keeps numbering after every identifier ever handed out,
     /// including those of changes that were undone (identifiers are never reused, §4.4).
-    public mutating func keepNumbering(after slot: Int64, request: Int64, plan: Int64 = 0) {
+    /// Its version counts on from `version`, so that a search prepared on the engine it
+    /// replaces is never taken for one made on this one.
+    public mutating func keepNumbering(
+        after slot: Int64, request: Int64, plan: Int64 = 0, version: EngineVersion = EngineVersion()
+    ) {
         lastSlotNumber = max(lastSlotNumber, slot)
         lastRequestNumber = max(lastRequestNumber, request)
         lastPlanNumber = max(lastPlanNumber, plan)
+        self.version.changes = max(self.version.changes, version.changes) &+ 1
+        self.version.widenings = max(self.version.widenings, version.widenings) &+ 1
     }
 
     mutating func nextPlanID() -> PlanID {
@@ -404,6 +425,8 @@ public struct MatchingEngine: Sendable {
         publishDuePlans(now: now)
         // Dropping started slots walks every bucket: once a minute is plenty.
         if t >= lastPurge + 60 {
+            // Slots leave the index and the live market: no score falls, but live prices move.
+            version.changes &+= 1
             open.removeStarting(before: t)
             live.removeStarting(before: t + Int64(policy.leadSeconds))
             openExtra = openExtra.filter { slots[$0].map { $0.end.epochSeconds > t } ?? false }

@@ -291,7 +291,10 @@ extension MatchingEngine {
     /// the records, and an `undo` must never meet prices computed from changes it takes back.
     mutating func refreshBidPrices(now: Date) {
         guard policy.strategy == .scarcity else {
-            if bidPrices.refreshedAt != nil { bidPrices = BidPriceBook() }
+            if bidPrices.refreshedAt != nil {
+                bidPrices = BidPriceBook()
+                version.widen()
+            }
             return
         }
         let t = now.epochSeconds
@@ -353,6 +356,7 @@ extension MatchingEngine {
             }
         }
         bidPrices = book
+        version.widen()
     }
 
     /// The open places of `profession` starting at `from` or later, by practice.
