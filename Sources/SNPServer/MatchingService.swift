@@ -216,15 +216,18 @@ public actor MatchingService {
     /// Makes the search of a change in the caller's task, under the cell's read lock, in
     /// parallel with other searches and reads (issue 18 target 3): for `execute` to apply
     /// on the actor, which then only checks it is still the answer. `nil` when the command
-    /// searches nothing worth it (`CommandHandlers.prepares`), or when time has made
-    /// something due (the actor's tick would change what the search sees).
+    /// searches nothing worth it (`CommandHandlers.prepares`), when time has made something
+    /// due (the actor's tick would change what the search sees), or while any change could
+    /// change the answer (the live bid price of a daemon just started: `preparedSearchesPay`).
     public nonisolated func prepare(
         _ spec: CommandSpec, _ args: Arguments, as principal: Principal, connections: Int
     ) -> PreparedMatch? {
         guard preparesSearches, let handler = CommandHandlers.prepares[spec.name], acceptsChanges else { return nil }
         let now = clock()
         let context = self.context(principal, args, now: now, connections: connections)
-        return cell.read { engine, _ in engine.hasDueWork(at: now) ? nil : handler(engine, context) }
+        return cell.read { engine, _ in
+            engine.hasDueWork(at: now) || !engine.preparedSearchesPay(at: now) ? nil : handler(engine, context)
+        }
     }
 
     /// Reads the engine for an interface other than the line protocol (the FHIR search of

@@ -12,12 +12,16 @@ import Testing
 /// it, and answers as it does without it (`SNPD_PREPARE_SEARCHES=0`).
 @Suite("REQ ADD searched outside the actor")
 struct PreparedSearchTests {
-    @Test(arguments: [true, false])
-    func aRequestSearchedBeforeTheActorIsBookedTheSame(prepare: Bool) async throws {
+    /// `live`: the default strategy as a daemon just started has it, its live bid price
+    /// counting; then no search is made outside the actor (every change would undo it).
+    @Test(arguments: [(prepare: true, live: false), (false, false), (true, true)])
+    func aRequestSearchedBeforeTheActorIsBookedTheSame(setup: (prepare: Bool, live: Bool)) async throws {
+        let prepare = setup.prepare
         let db = try await TestPostgres.freshDatabase()
         let d = try await TestDaemon.start(database: db) {
             $0.http.listen = ("127.0.0.1", 0)
             $0.prepareSearches = prepare
+            if !setup.live { $0.policy.scarcity.liveBidPriceWeight = 0 }
         }
         let port = try await d.waitForHTTPPort()
         let c = try await d.admin()
@@ -40,7 +44,7 @@ struct PreparedSearchTests {
         // A known ref makes no search.
         #expect(try await reg.send(line + " ref=SAS-1")["req"] == first["req"])
         let metrics = try await RawHTTPClient.get(port: port, "/metrics").body
-        if prepare {
+        if prepare && !setup.live {
             // The test clock stands still and nothing else changes between a search and its apply.
             #expect(metrics.contains(#"snpd_prepared_searches_total{outcome="applied"} 3"#), "\(metrics.prefix(3000))")
             #expect(!metrics.contains(#"outcome="searched_again""#))

@@ -91,6 +91,12 @@ extension MatchingEngine {
         return .some(again)
     }
 
+    /// Whether a search made outside the actor is worth making at `now`: only when bookings
+    /// elsewhere leave it right. While the live bid price counts (a daemon started less than
+    /// `warmHours` ago) every change moves prices, so under load nearly every such search
+    /// would be made twice; the server then searches on the actor alone.
+    public func preparedSearchesPay(at now: Date) -> Bool { bookingsOnlyRaiseScores(at: now.epochSeconds) }
+
     /// Whether a place taken can only raise scores: the load and bid-price weights are not
     /// negative, and the live bid price (which moves both ways) does not count at `t`.
     func bookingsOnlyRaiseScores(at t: Int64) -> Bool {
