@@ -267,9 +267,15 @@ public enum SlotBundleBuilder {
             let ranks = Dictionary(uniqueKeysWithValues: Set(shown.keys).sorted { $0.value < $1.value }.enumerated().map { ($1, $0) })
             var kept: [SortKey] = []
             kept.reserveCapacity(slots.count)
+            // Slots come grouped by professional: a run of the same RPPS hashes it once.
+            var last: (rpps: RPPS, professional: Int?, rank: Int)? = nil
             for (n, s) in slots.enumerated() {
-                if let i = shown[s.rpps] {
-                    kept.append(SortKey(start: s.start.timeIntervalSinceReferenceDate, rank: ranks[s.rpps]!, professional: i, slot: n))
+                if last?.rpps != s.rpps {
+                    let i = shown[s.rpps]
+                    last = (s.rpps, i, i == nil ? 0 : ranks[s.rpps]!)
+                }
+                if let i = last!.professional {
+                    kept.append(SortKey(start: s.start.timeIntervalSinceReferenceDate, rank: last!.rank, professional: i, slot: n))
                 }
             }
             kept.sort { a, b in

@@ -309,8 +309,12 @@ public struct MatchingEngine: Sendable {
     /// Whether a slot offers a place: published, with room, and its professional active.
     /// The open index holds exactly these (whatever their start).
     public func isOpen(_ slot: Slot) -> Bool {
-        !slot.isWithdrawn && (professionals[slot.pro]?.active ?? false) && taken(slot.id.number) < slot.capacity
+        (professionals[slot.pro]?.active ?? false) && hasPlaceLeft(slot)
     }
+
+    /// `isOpen`, the professional's being active aside: for a caller that has checked it
+    /// once for all their slots (the FHIR search).
+    func hasPlaceLeft(_ slot: Slot) -> Bool { !slot.isWithdrawn && taken(slot.id.number) < slot.capacity }
 
     // MARK: Derived facts
 

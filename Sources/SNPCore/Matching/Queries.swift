@@ -57,11 +57,13 @@ extension MatchingEngine {
     /// (SlotTimeline.swift): the FHIR search no longer looks up every slot they have and sorts
     /// those it keeps (docs/PERFORMANCE.md, issue 15).
     public func forEachBookableSlot(of pro: RPPS, from: Date, to: Date, now: Date, _ body: (Slot) -> Void) {
+        // `isOpen`: the professional active (once for all their slots), a place left on the slot.
+        guard professionals[pro]?.active ?? false else { return }
         let earliest = max(from.epochSeconds, now.epochSeconds + Int64(policy.leadSeconds))
         timelines[pro]?.numbers(startingFrom: earliest, through: to.epochSeconds) { number in
             guard let s = slots[number] else { return }
             // Extra capacity is not an appointment at a time: not a FHIR Slot (§7.2).
-            if !s.isExtra && isOpen(s) { body(s) }
+            if !s.isExtra && hasPlaceLeft(s) { body(s) }
         }
     }
 
