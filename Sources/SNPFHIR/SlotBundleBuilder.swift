@@ -1,5 +1,6 @@
 import Foundation
 import SNPCore
+import Synchronization
 
 /// The canonical URLs and code systems of the SAS implementation guide
 /// (`ansforge/IG-fhir-service-acces-aux-soins`, release 1.2.0; docs/FHIR.md says where each
@@ -194,8 +195,12 @@ public enum SlotBundleBuilder {
     /// resources (a few per professional) are built as in `build` and written by their
     /// `FHIRJSONWritable` conformance; each Slot is a run of text prepared once per answer
     /// around its own id, times, Schedule and booking URL.
+    ///
+    /// With a `cache`, each professional's `include` entries are written once and reused
+    /// while their data, the base URL and the query's `_include`s stay the same.
     public static func bytes(
-        query: SlotSearchQuery, slots: [SlotInfo], practitioners: [PractitionerInfo], config: FHIRConfig
+        query: SlotSearchQuery, slots: [SlotInfo], practitioners: [PractitionerInfo], config: FHIRConfig,
+        cache: IncludedEntryCache? = nil
     ) -> [UInt8] {
         let answer = Answer(query: query, slots: slots, practitioners: practitioners, config: config)
         var json = JSONWriter(capacity: 1_024 + answer.slots.count * 800 + answer.order.count * 2_000)
@@ -204,12 +209,16 @@ public enum SlotBundleBuilder {
             json.key("entry")
             json.beginArray()
             SlotText(answer: answer, config: config).write(answer, into: &json)
-            for included in answer.included() {
-                FHIRBundle.Entry(
-                    fullUrl: answer.fullURL(included.resourceType, included.id ?? ""), resource: included,
-                    search: .init(mode: "include")
-                ).write(to: &json)
+            if answer.includesSchedule {
+                for p in answer.order {
+                    let entries =
+                        cache?.entries(of: p, answer: answer) { answer.entries(answer.included(p)) }
+                        ?? answer.entries(answer.included(p))
+                    json.value(entries)
+                }
             }
+            let service = answer.includedService()
+            if !service.isEmpty { json.value(answer.entries(service)) }
             json.endArray()
         }
         json.field("link", [answer.selfLink])
@@ -252,25 +261,38 @@ public enum SlotBundleBuilder {
             let asked = Set(query.practitioners)
             var shown: [RPPS: Int] = [:]
             for (i, p) in practitioners.enumerated() where asked.contains(p.rpps) { shown[p.rpps] = i }
-            var kept: [(slot: SlotInfo, professional: Int)] = []
+            // The order by start, RPPS, id, sorted as plain numbers (no strings compared nor
+            // `SlotInfo`s moved, which retained and released their strings): each kept Slot's
+            // start, the rank of its RPPS among those shown, its place in `slots`.
+            let ranks = Dictionary(uniqueKeysWithValues: Set(shown.keys).sorted { $0.value < $1.value }.enumerated().map { ($1, $0) })
+            var kept: [SortKey] = []
             kept.reserveCapacity(slots.count)
-            for s in slots {
-                if let i = shown[s.rpps] { kept.append((s, i)) }
+            // Slots come grouped by professional: a run of the same RPPS hashes it once.
+            var last: (rpps: RPPS, professional: Int?, rank: Int)? = nil
+            for (n, s) in slots.enumerated() {
+                if last?.rpps != s.rpps {
+                    let i = shown[s.rpps]
+                    last = (s.rpps, i, i == nil ? 0 : ranks[s.rpps]!)
+                }
+                if let i = last!.professional {
+                    kept.append(SortKey(start: s.start.timeIntervalSinceReferenceDate, rank: last!.rank, professional: i, slot: n))
+                }
             }
             kept.sort { a, b in
-                if a.slot.start != b.slot.start { return a.slot.start < b.slot.start }
-                if a.slot.rpps != b.slot.rpps { return a.slot.rpps.value < b.slot.rpps.value }
-                return a.slot.id < b.slot.id
+                if a.start != b.start { return a.start < b.start }
+                if a.rank != b.rank { return a.rank < b.rank }
+                return slots[a.slot].id < slots[b.slot].id
             }
             var place = [Int](repeating: -1, count: practitioners.count)
             self.slots.reserveCapacity(kept.count)
             professionalOfSlot.reserveCapacity(kept.count)
-            for (s, i) in kept {
+            for k in kept {
+                let i = k.professional
                 if place[i] < 0 {
                     place[i] = order.count
                     order.append(practitioners[i])
                 }
-                self.slots.append(s)
+                self.slots.append(slots[k.slot])
                 professionalOfSlot.append(place[i])
             }
             includesSchedule = query.includes.contains(.schedule)
@@ -282,6 +304,13 @@ public enum SlotBundleBuilder {
             selfLink = .init(relation: "self", url: "\(base)/Slot" + (selfQuery.isEmpty ? "" : "?" + selfQuery))
         }
 
+        struct SortKey {
+            var start: Double
+            var rank: Int
+            var professional: Int
+            var slot: Int
+        }
+
         /// `entry.fullUrl`: `<base>/<Type>/<id>`.
         func fullURL(_ type: String, _ id: String) -> String { "\(base)/\(type)/\(id)" }
 
@@ -289,20 +318,34 @@ public enum SlotBundleBuilder {
         /// and PractitionerRole; then the CPTS's HealthcareService and Organization.
         func included() -> [FHIRResource] {
             var out: [FHIRResource] = []
-            if includesSchedule {
-                for p in order {
-                    out.append(.schedule(scheduleResource(p)))
-                    if includesActor {
-                        out.append(.practitioner(practitionerResource(p)))
-                        out.append(.practitionerRole(practitionerRoleResource(p)))
-                    }
-                }
-            }
-            if let cpts = config.cpts, !slots.isEmpty, includesService {
-                out.append(.healthcareService(healthcareServiceResource(cpts)))
-                if includesOrganization { out.append(.organization(organizationResource(cpts))) }
-            }
+            for p in order { out += included(p) }
+            out += includedService()
             return out
+        }
+
+        /// The `include` resources of one professional of `order`: Schedule, Practitioner,
+        /// PractitionerRole, as the query asks.
+        func included(_ p: PractitionerInfo) -> [FHIRResource] {
+            guard includesSchedule else { return [] }
+            guard includesActor else { return [.schedule(scheduleResource(p))] }
+            return [.schedule(scheduleResource(p)), .practitioner(practitionerResource(p)), .practitionerRole(practitionerRoleResource(p))]
+        }
+
+        /// The CPTS's HealthcareService and Organization, as the query asks.
+        func includedService() -> [FHIRResource] {
+            guard let cpts = config.cpts, !slots.isEmpty, includesService else { return [] }
+            return [.healthcareService(healthcareServiceResource(cpts))]
+                + (includesOrganization ? [.organization(organizationResource(cpts))] : [])
+        }
+
+        /// `resources` as comma-separated `include` entries.
+        func entries(_ resources: [FHIRResource]) -> [UInt8] {
+            var json = JSONWriter(capacity: 2_048)
+            for r in resources {
+                FHIRBundle.Entry(fullUrl: fullURL(r.resourceType, r.id ?? ""), resource: r, search: .init(mode: "include"))
+                    .write(to: &json)
+            }
+            return json.bytes
         }
     }
 
@@ -561,5 +604,36 @@ public enum SlotBundleBuilder {
         guard let s else { return nil }
         let t = s.trimmedWhitespace()
         return t.isEmpty ? nil : t
+    }
+}
+
+/// Each professional's `include` entries (Schedule, Practitioner, PractitionerRole) as
+/// `SlotBundleBuilder.bytes` writes them, kept between searches: building and writing them
+/// was about a tenth of a search (docs/PERFORMANCE.md, issue 15). An entry is used only
+/// for the same `PractitionerInfo` (a `PRO PUT` that changes what FHIR shows makes a new
+/// one), base URL and `_include`s; one entry per professional, so it holds at most as
+/// many as the engine knows.
+public final class IncludedEntryCache: Sendable {
+    private struct Entry {
+        var info: PractitionerInfo
+        var base: String
+        var actor: Bool
+        var bytes: [UInt8]
+    }
+
+    private let entries = Mutex<[RPPS: Entry]>([:])
+
+    public init() {}
+
+    func entries(of p: PractitionerInfo, answer: SlotBundleBuilder.Answer, write: () -> [UInt8]) -> [UInt8] {
+        let found = entries.withLock { entries -> [UInt8]? in
+            guard let e = entries[p.rpps], e.actor == answer.includesActor, e.base == answer.base, e.info == p
+            else { return nil }
+            return e.bytes
+        }
+        if let found { return found }
+        let bytes = write()
+        entries.withLock { $0[p.rpps] = Entry(info: p, base: answer.base, actor: answer.includesActor, bytes: bytes) }
+        return bytes
     }
 }

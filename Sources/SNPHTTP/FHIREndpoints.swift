@@ -46,7 +46,8 @@ struct FHIREndpoints: Sendable {
                     metadata: ["pro": "\(rpps.value)"])
             }
             let bundle = SlotBundleBuilder.bytes(
-                query: query, slots: found.slots, practitioners: found.practitioners, config: try config(request))
+                query: query, slots: found.slots, practitioners: found.practitioners, config: try config(request),
+                cache: service.includedEntries)
             return Self.json(.ok, bundle)
         } catch let error as FHIRError {
             return Self.failure(error)
@@ -170,8 +171,10 @@ struct FHIRSearchInput: Sendable {
                     rpps: rpps, profession: p.profession, given: given, family: family, addressLine: address, city: city,
                     postalCode: postcode, phone: phone, location: p.location, structure: c.structure))
         }
-        slots = engine.bookableSlots(of: shown, from: query.from, to: query.to, now: now).map {
-            SlotInfo(id: $0.id.description, rpps: $0.pro, start: $0.start, end: $0.end, mode: $0.mode)
+        for rpps in shown {
+            engine.forEachBookableSlot(of: rpps, from: query.from, to: query.to, now: now) {
+                slots.append(SlotInfo(id: $0.id.description, rpps: $0.pro, start: $0.start, end: $0.end, mode: $0.mode))
+            }
         }
     }
 }

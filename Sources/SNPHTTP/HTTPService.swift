@@ -7,6 +7,7 @@ import NIOCore
 import NIOSSL
 import Prometheus
 import SNPCore
+import SNPFHIR
 import SNPServer
 import SNPStore
 import ServiceLifecycle
@@ -38,6 +39,8 @@ public final class HTTPService: Service, Sendable {
     let logger: Logger
     /// Bearer tokens of `/fhir` checked in the last second (`TokenCache`).
     let tokens = TokenCache()
+    /// Each professional's `include` entries of FHIR answers, written once (`IncludedEntryCache`).
+    let includedEntries = IncludedEntryCache()
     private let ports = Mutex<(http: Int?, https: Int?)>((nil, nil))
     private let caps: (http: ConnectionCap, https: ConnectionCap)
 

@@ -54,6 +54,7 @@ import Testing
             "2026-10-25T02:30:00+01:00", "2026-11-23T09:00:00+01:00", "2026-11-23T09:00:00Z", "2027-01-01T00:00:00+01:00",
         ]
         var compared = 0
+        let cache = IncludedEntryCache()
         for round in 0..<300 {
             let count = random.int(1...6)
             let numbers = (1...count).map { $0 + 10 * (round % 3) }
@@ -84,6 +85,14 @@ import Testing
                 query, slots, pros, FHIRConfig(baseURL: base, bookingURLTemplate: booking, cpts: cpts))
             #expect(written == encoded, "round \(round):\n\(String(decoding: written, as: UTF8.self))\n\(String(decoding: encoded, as: UTF8.self))")
             if written != encoded { break }
+            // With the daemon's cache of included entries, shared by every round (the same
+            // RPPS come back with other contacts, bases and `_include`s): the entries
+            // written when first seen, then read back.
+            let config = FHIRConfig(baseURL: base, bookingURLTemplate: booking, cpts: cpts)
+            for pass in ["first", "cached"] {
+                let cached = SlotBundleBuilder.bytes(query: query, slots: slots, practitioners: pros, config: config, cache: cache)
+                #expect(cached == encoded, "round \(round), \(pass):\n\(String(decoding: cached, as: UTF8.self))")
+            }
             compared += 1
         }
         #expect(compared == 300)

@@ -46,6 +46,8 @@ public struct MatchingEngine: Sendable {
     /// Requests taking a place on each slot (held, booked, honoured, no-show).
     var occupants: [Int64: [Int64]] = [:]
     var slotsByPro: [RPPS: Set<Int64>] = [:]
+    /// Each professional's slots by start (SlotTimeline.swift): the FHIR search's window.
+    var timelines: [RPPS: SlotTimeline] = [:]
     var slotRefs: [SlotRefKey: Int64] = [:]
     /// A request's `ref` belongs to the token that created it (§3.8): keyed by both.
     var requestRefs: [RequestRefKey: Int64] = [:]
@@ -202,12 +204,15 @@ public struct MatchingEngine: Sendable {
         let old = slots[number]
         slots[number] = new
         if journaling, let new { journal.append(.slot(old: old, new: new)) }
+        let moved = old?.pro != new?.pro || old?.start != new?.start
         if let old {
             slotsByPro[old.pro]?.remove(number)
+            if moved { timelines[old.pro]?.remove(start: old.start, number: number) }
             if let ref = old.ref { slotRefs[SlotRefKey(pro: old.pro, ref: ref)] = nil }
         }
         if let new {
             slotsByPro[new.pro, default: []].insert(number)
+            if moved { timelines[new.pro, default: SlotTimeline()].insert(start: new.start, number: number) }
             if let ref = new.ref { slotRefs[SlotRefKey(pro: new.pro, ref: ref)] = number }
             if old == nil, policy.strategy == .scarcity, bidPrices.prices[number] == nil {
                 bidPrices.lateDemand[number] = lateDemand(on: new)
@@ -319,8 +324,12 @@ public struct MatchingEngine: Sendable {
     /// Whether a slot offers a place: published, with room, and its professional active.
     /// The open index holds exactly these (whatever their start).
     public func isOpen(_ slot: Slot) -> Bool {
-        !slot.isWithdrawn && (professionals[slot.pro]?.active ?? false) && taken(slot.id.number) < slot.capacity
+        (professionals[slot.pro]?.active ?? false) && hasPlaceLeft(slot)
     }
+
+    /// `isOpen`, the professional's being active aside: for a caller that has checked it
+    /// once for all their slots (the FHIR search).
+    func hasPlaceLeft(_ slot: Slot) -> Bool { !slot.isWithdrawn && taken(slot.id.number) < slot.capacity }
 
     // MARK: Derived facts
 

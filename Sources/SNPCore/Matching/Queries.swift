@@ -47,24 +47,24 @@ extension MatchingEngine {
     /// left, not withdrawn, the professional active), starting after `now` plus the lead, and
     /// inside `[from, to]`; by professional in the order given, then start, then id.
     public func bookableSlots(of pros: [RPPS], from: Date, to: Date, now: Date) -> [Slot] {
-        let earliest = max(from.epochSeconds, now.epochSeconds + Int64(policy.leadSeconds))
-        let latest = to.epochSeconds
         var out: [Slot] = []
-        for pro in pros {
-            // One pass over the professional's slots, keeping those that qualify: the FHIR
-            // search walks some 2 800 slots to keep 700, and no longer copies all of them
-            // into an array first (docs/PERFORMANCE.md, issue 15).
-            var mine: [Slot] = []
-            for number in slotsByPro[pro] ?? [] {
-                guard let s = slots[number] else { continue }
-                let start = s.start.epochSeconds
-                // Extra capacity is not an appointment at a time: not a FHIR Slot (§7.2).
-                if !s.isExtra && start >= earliest && start <= latest && isOpen(s) { mine.append(s) }
-            }
-            mine.sort { ($0.start, $0.id) < ($1.start, $1.id) }
-            out += mine
-        }
+        for pro in pros { forEachBookableSlot(of: pro, from: from, to: to, now: now) { out.append($0) } }
         return out
+    }
+
+    /// `bookableSlots` of one professional, by start then id, handed to `body` one by one
+    /// (no array). Reads the professional's slots of the window only, from their timeline
+    /// (SlotTimeline.swift): the FHIR search no longer looks up every slot they have and sorts
+    /// those it keeps (docs/PERFORMANCE.md, issue 15).
+    public func forEachBookableSlot(of pro: RPPS, from: Date, to: Date, now: Date, _ body: (Slot) -> Void) {
+        // `isOpen`: the professional active (once for all their slots), a place left on the slot.
+        guard professionals[pro]?.active ?? false else { return }
+        let earliest = max(from.epochSeconds, now.epochSeconds + Int64(policy.leadSeconds))
+        timelines[pro]?.numbers(startingFrom: earliest, through: to.epochSeconds) { number in
+            guard let s = slots[number] else { return }
+            // Extra capacity is not an appointment at a time: not a FHIR Slot (§7.2).
+            if !s.isExtra && hasPlaceLeft(s) { body(s) }
+        }
     }
 
     /// Published slots ending after `from` and starting before `to`, by start then id.
