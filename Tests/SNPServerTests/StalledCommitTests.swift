@@ -193,7 +193,10 @@ struct StalledCommitTests {
         await lock.release()
         print("stop during a stall that never ends: exited with status \(status) after \(took) (stop timeout 2 s, then 5 s of cancellation at most)")
         #expect(answer == nil, "the stalled command was never answered")
-        #expect(took < .seconds(30), "the stop ended by itself, not by the test's SIGKILL after 60 s")
+        // Not by the SIGKILL that `terminate` sends after 60 s (a status of 9): by itself,
+        // through ServiceLifecycle's escalation (its trap, seen as 4) or a clean exit. No
+        // bound on the time itself: under a loaded machine 2 s + 5 s took up to 32 s.
+        #expect(status != SIGKILL, "the stop ended by itself, not by the test's SIGKILL after 60 s")
     }
 
     /// Issue 14 item 3: one row the database refuses (here a constraint the engine does not
