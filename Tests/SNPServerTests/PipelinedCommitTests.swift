@@ -61,6 +61,58 @@ struct PipelinedCommitTests {
         await d.stop()
     }
 
+    /// The order itself: the oldest commit of three stalls on a row lock only it needs (it
+    /// cancels a booking whose row the test holds) and times out; the two later ones touch
+    /// other rows and could land at once. They wait for it in the database instead, and
+    /// fail with it: all three `UNAVAILABLE`, nothing of them in the database. Without the
+    /// wait (sql/015), the later two would have landed on top of a change that never did.
+    @Test(.timeLimit(.minutes(3)))
+    func aLaterCommitNeverLandsBeforeAnEarlierOneThatStalls() async throws {
+        var db = try await TestPostgres.freshDatabase()
+        db.commitTimeout = .seconds(2)
+        db.commitPipeline = 3
+        let d = try await TestDaemon.start(database: db)
+        let admin = try await d.admin()
+        try await admin.putPro(rpps(1))
+        for h in [3.0, 4, 5, 6] { try await admin.expectOK(d.slotLine(pro: rpps(1), hours: h)) }
+        let port = d.port
+        let secret = try await d.daemon.store.addToken(Principal(name: "samu56", role: .regulator))
+        let reg = try await LineClient.connect(port: port)
+        try await reg.expectOK("AUTH \(secret)")
+        let first = try await reg.expectOK("REQ ADD ref=FIRST prof=gp lat=47.6582 lon=-2.7608")
+
+        let lock = try await HeldLock.take(db, "SELECT id FROM requests WHERE ref = 'FIRST' FOR UPDATE")
+        let lines = ["REQ CANCEL \(first["req"]!)"] + (1...2).map { "REQ ADD ref=LATER-\($0) prof=gp lat=47.6582 lon=-2.7608" }
+        var replies: [Task<Reply, any Error>] = []
+        var inFlight: [Int] = []
+        for (i, line) in lines.enumerated() {
+            replies.append(
+                Task {
+                    let c = try await LineClient.connect(port: port)
+                    try await c.expectOK("AUTH \(secret)")
+                    return try await c.send(line)
+                })
+            inFlight.append(try await Self.waitForCommits(db, atLeast: i + 1))
+        }
+        var answers: [Reply] = []
+        for r in replies { answers.append(try await r.value) }
+        await lock.release()
+        let rows = try await StalledCommitTests.requestRows(db)
+        let state = try await TestPostgres.withStore(db) { store in
+            var state = "?"
+            for try await s in try await store.client.query("SELECT state FROM requests WHERE ref = 'FIRST'").decode(String.self) {
+                state = s
+            }
+            return state
+        }
+        let codes = answers.map { $0.code ?? "OK" }
+        print("order: the oldest stalled on a row only it needs; in flight \(inFlight), answers \(codes), rows \(rows.keys.sorted()), FIRST \(state)")
+        #expect(inFlight.last ?? 0 >= 3)
+        #expect(codes == ["UNAVAILABLE", "UNAVAILABLE", "UNAVAILABLE"])
+        #expect(rows.keys.sorted() == ["FIRST"] && state == "booked", "nothing of the three landed")
+        await d.stop()
+    }
+
     /// Three commits in flight, each waiting for a synchronous replica that never answers
     /// (the oldest has written its commit record; the later ones wait for it): the test cuts
     /// their connections. Each is settled, and answered by what became of it: `OK` exactly
