@@ -62,36 +62,8 @@ public actor MatchingService {
     /// Bookings not reported to the SAS since start, for want of an operator identity.
     public nonisolated var feedSkipped: Int { feedSkippedCount.load(ordering: .relaxed) }
 
-    /// A group commit sent and not yet resolved: its commands, its number in the store (the
-    /// key of its marker row) and the task that sends it.
-    private struct Flight {
-        var batches: [Batch]
-        var number: Int64
-        var started: UInt64
-        var sending: Task<Outcome, Never>
-    }
-
-    /// What became of a group commit, as the store answered it.
-    private enum Outcome: Sendable {
-        case landed
-        /// It did not and will not land; `rowRefused`: for its rows (a constraint).
-        case refused(SNPError, rowRefused: Bool)
-        /// The commit it followed did not land, or it reached the database too late to
-        /// follow it: nothing of it was written.
-        case earlierNotLanded
-        /// Sent, its answer not seen: `Store.settle` finds out.
-        case unknown(String)
-    }
-
     private var pending: [Batch] = []
-    /// The group commits in flight, oldest first: at most `SNPD_COMMIT_PIPELINE`.
-    private var flights: [Flight] = []
-    /// Set while the flush loop resolves a failure: nothing more is sent meanwhile.
-    private var holding = false
-    private let sentAgainCount = Atomic<Int>(0)
-    /// Pipelined commits sent again because they reached the database too late to follow
-    /// the commit before them (see `failed`), since start.
-    public nonisolated var commitsSentAgain: Int { sentAgainCount.load(ordering: .relaxed) }
+    private var inFlight: [Batch] = []
     private var flushing = false
     private var lastSeq: UInt64 = 0
     private var resolvedThrough: UInt64 = 0
@@ -291,141 +263,61 @@ public actor MatchingService {
         if !flushing {
             flushing = true
             Task { await self.flush() }
-        } else if !holding, flights.count < store.settings.commitPipeline {
-            // Pipelined: room for one more commit in flight, and the loop is waiting for an
-            // earlier one to be answered.
-            send()
         }
         return lastSeq
     }
 
-    /// The flush loop. Up to `SNPD_COMMIT_PIPELINE` group commits in flight (1 by default),
-    /// the changes queued meanwhile going together in the next one. Each later commit waits
-    /// in the database for the one before it and is written only if that one landed
-    /// (sql/015_commit_order.sql). They are resolved here in order, oldest first: a reply
-    /// leaves once its own commit and every earlier one are resolved.
+    /// The flush loop: one group commit in flight at a time, the changes queued meanwhile
+    /// going together in the next.
     private func flush() async {
-        while true {
-            while !holding, flights.count < store.settings.commitPipeline, !pending.isEmpty { send() }
-            // The oldest stays in `flights` until resolved: a commit sent meanwhile follows it.
-            guard let flight = flights.first else { break }
-            let outcome = await self.outcome(of: flight)
-            flights.removeFirst()
-            if case .landed = outcome {
-                finish(flight.batches, refused: [:])
-            } else {
-                await failed(flight, outcome)
+        while !pending.isEmpty {
+            inFlight = pending
+            pending = []
+            switch await land(inFlight) {
+            case nil:
+                finish(inFlight, refused: [:])
+            case .some(let failure) where failure.rowRefused:
+                await landApart()
+            case .some(let failure):
+                failEverything(failure.error)
             }
         }
         flushing = false
     }
 
-    /// Sends the queued changes as one group commit, after the last one in flight.
-    private func send() {
-        let batches = pending
-        pending = []
-        flights.append(flight(batches, after: flights.last?.number))
-    }
-
-    private func flight(_ batches: [Batch], after earlier: Int64?) -> Flight {
-        let number = store.newCommitNumber()
-        let (store, changes, audit) = (self.store, batches.flatMap(\.changes), batches.map(\.audit))
-        let outbox = batches.flatMap(\.outbox)
-        let sending = Task.detached { () -> Outcome in
-            do throws(CommitFailure) {
-                try await store.commit(changes, audit: audit, outbox: outbox, number: number, after: earlier)
-                return .landed
-            } catch {
-                switch error {
-                case .refused(let why, let rowRefused): return .refused(why, rowRefused: rowRefused)
-                case .outcomeUnknown(_, let why): return .unknown(why)
-                case .earlierNotLanded: return .earlierNotLanded
-                }
-            }
-        }
-        return Flight(batches: batches, number: number, started: DispatchTime.now().uptimeNanoseconds, sending: sending)
-    }
-
-    /// Waits for `flight`'s answer. A commit whose outcome is unknown (a timeout, a dropped
-    /// connection) is settled before this returns (`Store.settle`): no command of it is
-    /// answered before the daemon knows, and new changes are refused meanwhile
-    /// (truthfully: they are not even tried).
-    private func outcome(of flight: Flight) async -> Outcome {
-        var outcome = await flight.sending.value
-        if case .unknown(let why) = outcome {
-            let wasDown = databaseDown
-            databaseDown = true
-            logger.error(
-                "a commit's outcome is unknown; settling it before its commands are answered",
-                metadata: ["error": "\(why)", "commands": "\(flight.batches.count)"])
-            let landed = await store.settle(seq: flight.number)
-            databaseDown = wasDown
-            outcome = landed ? .landed : .refused(Self.notAnswered, rowRefused: false)
-        }
-        let landed = if case .landed = outcome { true } else { false }
-        metrics.commit(
-            commands: flight.batches.count, nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - flight.started),
-            landed: landed)
-        return outcome
-    }
-
-    private static let notAnswered = SNPError.unavailable("the database did not answer in time; nothing was changed, retry")
-
-    /// The oldest commit in flight did not land as such. Every later one built on it in
-    /// memory, and the database wrote none of them without it: each is awaited (an unknown
-    /// outcome settled) before anything is answered. Then, as the oldest failed: its
-    /// predecessor had landed but it reached the database too late to follow it (a race of
-    /// two connections): it and the later ones are sent again, in order; a row refused: all
-    /// of them and the queued changes are committed one by one (`landApart`); the database
-    /// away, or another daemon leading: every change not yet durable fails.
-    private func failed(_ oldest: Flight, _ outcome: Outcome) async {
-        holding = true
-        defer { holding = false }
-        var later: [Batch] = []
-        var landedLater: [UInt64] = []
-        while !flights.isEmpty {
-            let next = flights.removeFirst()
-            if case .landed = await self.outcome(of: next) {
-                landedLater += next.batches.map(\.seq)
-            }
-            later += next.batches
-        }
-        if !landedLater.isEmpty {
-            // Cannot happen (sql/015): answered truthfully, then memory is reloaded.
-            logger.critical(
-                "a pipelined commit landed after an earlier one did not; reloading the state from the database",
-                metadata: ["landed": "\(landedLater.count)"])
-            let all = oldest.batches + later + pending
-            pending = []
-            let down = SNPError.unavailable("the database is unavailable; nothing was changed, retry")
-            var refused: [UInt64: SNPError] = [:]
-            for batch in all where !landedLater.contains(batch.seq) { refused[batch.seq] = down }
-            finish(all, refused: refused)
-            enterOutage()
-            return
-        }
-        switch outcome {
-        case .earlierNotLanded:
-            sentAgainCount.add(1, ordering: .relaxed)
-            logger.notice(
-                "a pipelined commit reached the database after its turn; sent again",
-                metadata: ["commands": "\(oldest.batches.count + later.count)"])
-            pending = oldest.batches + later + pending
-        case .refused(_, rowRefused: true):
-            await landApart(oldest.batches + later)
-        case .refused(let error, rowRefused: false):
-            failEverything(oldest.batches + later, error)
-        case .landed, .unknown:
-            finish(oldest.batches + later, refused: [:])  // not reached: `outcome(of:)` settles
-        }
-    }
-
-    /// Commits `batches` alone, nothing else in flight; `nil` if they landed, else why not.
+    /// Commits `batches` together; `nil` if they landed, else why not. A commit whose
+    /// outcome is unknown (a timeout, a dropped connection) is settled before this returns
+    /// (`Store.settle`): no command of it is answered before the daemon knows, and new
+    /// changes are refused meanwhile (truthfully: they are not even tried).
     private func land(_ batches: [Batch]) async -> (error: SNPError, rowRefused: Bool)? {
-        switch await outcome(of: flight(batches, after: nil)) {
-        case .landed: return nil
-        case .refused(let why, let rowRefused): return (why, rowRefused)
-        case .earlierNotLanded, .unknown: return (Self.notAnswered, false)  // not reached: it follows nothing
+        let started = DispatchTime.now().uptimeNanoseconds
+        let failure = await landOrSettle(batches)
+        metrics.commit(
+            commands: batches.count, nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started),
+            landed: failure == nil)
+        return failure
+    }
+
+    private func landOrSettle(_ batches: [Batch]) async -> (error: SNPError, rowRefused: Bool)? {
+        do {
+            try await store.commit(
+                batches.flatMap(\.changes), audit: batches.map(\.audit), outbox: batches.flatMap(\.outbox))
+            return nil
+        } catch {
+            switch error {
+            case .refused(let why, let rowRefused):
+                return (why, rowRefused)
+            case .outcomeUnknown(let number, let why):
+                let wasDown = databaseDown
+                databaseDown = true
+                logger.error(
+                    "a commit's outcome is unknown; settling it before its commands are answered",
+                    metadata: ["error": "\(why)", "commands": "\(batches.count)"])
+                let landed = await store.settle(seq: number)
+                databaseDown = wasDown
+                return landed
+                    ? nil : (.unavailable("the database did not answer in time; nothing was changed, retry"), false)
+            }
         }
     }
 
@@ -434,8 +326,9 @@ public actor MatchingService {
     /// commands down with it. A command refused, and every later one that touched the
     /// same records (it built on the refused change), is undone; the others land. New
     /// changes are refused until it is done.
-    private func landApart(_ unresolved: [Batch]) async {
-        let all = unresolved + pending
+    private func landApart() async {
+        let all = inFlight + pending
+        inFlight = all
         pending = []
         let wasDown = databaseDown
         databaseDown = true
@@ -462,10 +355,10 @@ public actor MatchingService {
         if outage != nil { enterOutage() }
     }
 
-    /// Every change not yet durable (`unresolved`, then the queued ones) is undone and
-    /// answers `error`; changes are refused until the database answers again.
-    private func failEverything(_ unresolved: [Batch], _ error: SNPError) {
-        let lost = unresolved + pending
+    /// Every change not yet durable is undone and answers `error`; changes are refused
+    /// until the database answers again.
+    private func failEverything(_ error: SNPError) {
+        let lost = inFlight + pending
         pending = []
         logger.error(
             "commit failed; changes refused until the database answers",
@@ -479,6 +372,7 @@ public actor MatchingService {
     /// Resolves `batches` (in order, consecutive): the refused ones are undone in memory
     /// (most recent first) before any reader can see past them, the others are durable.
     private func finish(_ batches: [Batch], refused: [UInt64: SNPError]) {
+        inFlight = []
         guard let last = batches.last?.seq else { return }
         if !refused.isEmpty {
             cell.write { engine, _ in

@@ -17,10 +17,6 @@ public struct DatabaseSettings: Sendable, Equatable {
     /// How long a commit may wait for the database before the daemon settles its outcome
     /// itself (`SNPD_COMMIT_TIMEOUT_MS`, 100 to 600 000; default 5 s).
     public var commitTimeout: Duration = .seconds(5)
-    /// How many group commits may be in flight at once (`SNPD_COMMIT_PIPELINE`, 1 to 4;
-    /// default 1: one at a time). Each later one waits in the database for the one before
-    /// it (sql/015_commit_order.sql).
-    public var commitPipeline = 1
 
     public init() {}
 
@@ -52,12 +48,6 @@ public struct DatabaseSettings: Sendable, Equatable {
                 throw SettingsError("SNPD_COMMIT_TIMEOUT_MS must be a number of milliseconds from 100 to 600000, got \(text)")
             }
             s.commitTimeout = .milliseconds(ms)
-        }
-        if let text = environment["SNPD_COMMIT_PIPELINE"], !text.isEmpty {
-            guard let depth = Int(text), (1...4).contains(depth) else {
-                throw SettingsError("SNPD_COMMIT_PIPELINE must be a number of commits in flight from 1 to 4, got \(text)")
-            }
-            s.commitPipeline = depth
         }
         return s
     }

@@ -236,7 +236,7 @@ public final class Leadership: Sendable {
             """
             SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
-                AND query LIKE 'SELECT snpd_commit%'
+                AND query LIKE 'SELECT snpd_commit(%'
             """, logger: logger)
         var next: Int64 = 0
         for try await e in try await conn.query(

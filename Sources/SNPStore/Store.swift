@@ -254,21 +254,11 @@ public final class Store: Sendable {
     ///
     /// `outbox`: the SAS feed's messages reporting these changes (SPEC §8), written in the
     /// same transaction.
-    ///
-    /// Pipelined commits (`SNPD_COMMIT_PIPELINE`): `number` is the commit's number taken
-    /// beforehand (`newCommitNumber`), and `after` the number of the commit still in flight
-    /// that this one follows: the database then writes this one only once that one has
-    /// landed, and never if it does not (`CommitFailure.earlierNotLanded`,
-    /// sql/015_commit_order.sql).
-    public func commit(
-        _ changes: [Change], audit: [AuditEntry] = [], outbox: [FeedMessage] = [], number: Int64? = nil,
-        after earlier: Int64? = nil
-    ) async throws(CommitFailure) {
+    public func commit(_ changes: [Change], audit: [AuditEntry] = [], outbox: [FeedMessage] = []) async throws(CommitFailure) {
         let batch = RecordBatch(changes)
-        // A numbered commit goes even if empty: a later one may wait for its marker.
-        guard !batch.isEmpty || number != nil else { return }
+        guard !batch.isEmpty else { return }
         let outboxJSON = RecordBatch.outboxJSON(outbox)
-        let seq = number ?? newCommitNumber()
+        let seq = lastCommitNumber.add(1, ordering: .relaxed).newValue
         let rows = batch.json()
         let auditJSON = JSONRows.array(audit) { entry, row in
             row.field("at", entry.at)
@@ -284,8 +274,7 @@ public final class Store: Sendable {
                     // Past this point the statement may reach the server: its outcome is ours
                     // to find out. Before it, a timeout means it was never sent.
                     guard phase.markSent() else { throw TimedOut() }
-                    try await self.write(
-                        conn, rows, audit: auditJSON, outbox: outboxJSON, epoch: epoch, seq: seq, after: earlier)
+                    try await self.write(conn, rows, audit: auditJSON, outbox: outboxJSON, epoch: epoch, seq: seq)
                 }
             }
         } catch {
@@ -293,9 +282,6 @@ public final class Store: Sendable {
             if let lost = error as? LeadershipLost {
                 onLeadershipLost.withLock { $0 }?(lost)
                 throw .refused(Store.classify(lost), rowRefused: false)
-            }
-            if let p = error as? PSQLError, p.serverInfo?[.sqlState] == Store.earlierNotLandedState {
-                throw .earlierNotLanded
             }
             if let p = error as? PSQLError, let state = p.serverInfo?[.sqlState], !Store.outcomeUncertain(state) {
                 // The server answered with an error: the transaction rolled back.
@@ -306,9 +292,6 @@ public final class Store: Sendable {
         }
     }
 
-    /// The number of the next commit of this run (its marker's key).
-    public func newCommitNumber() -> Int64 { lastCommitNumber.add(1, ordering: .relaxed).newValue }
-
     /// The records `changes` touch, as opaque keys: to tell which commands of a group
     /// commit share a record.
     public static func recordKeys(_ changes: [Change]) -> Set<String> { RecordBatch(changes).keys }
@@ -317,17 +300,15 @@ public final class Store: Sendable {
     /// (`SNPD_COMMIT_TIMEOUT_MS`, default 5 000: a regulator on the phone needs an answer).
     public var commitTimeout: Duration { settings.commitTimeout }
 
-    /// One statement, its own transaction (`snpd_commit`, sql/014_pending.sql, behind
-    /// `snpd_commit_after`, sql/015_commit_order.sql): one round trip per group commit.
+    /// One statement, its own transaction (`snpd_commit`, sql/013_plans.sql): one
+    /// round trip per group commit.
     private func write(
-        _ conn: PostgresConnection, _ rows: RecordBatch.Rows, audit: String?, outbox: String?, epoch: Int64?, seq: Int64,
-        after earlier: Int64?
+        _ conn: PostgresConnection, _ rows: RecordBatch.Rows, audit: String?, outbox: String?, epoch: Int64?, seq: Int64
     ) async throws {
         do {
             let result = try await conn.query(
                 """
-                SELECT snpd_commit_after(\(settings.commitPipeline > 1), \(earlier), \(epoch), \(run), \(seq), \(rows.pros)::text::json, \
-                \(rows.newSlots)::text::json, \
+                SELECT snpd_commit(\(epoch), \(run), \(seq), \(rows.pros)::text::json, \(rows.newSlots)::text::json, \
                 \(rows.slotChanges)::text::json, \(rows.newRequests)::text::json, \(rows.requestChanges)::text::json, \
                 \(audit)::text::json, \(outbox)::text::json, \(rows.plans)::text::json)
                 """,
@@ -366,16 +347,15 @@ public final class Store: Sendable {
 
     private func fenceAndLook(_ seq: Int64) async throws -> Bool {
         try await client.withConnection { conn in
-            // Only the leader commits, and none is sent while one is being settled: any
-            // `snpd_commit` still running here is the lost one, one that followed it in the
-            // pipeline (ended too: the daemon settles each in turn), or a fenced former
-            // leader's. Once its backend has exited, its transaction committed or rolled
-            // back for good. The wait is bounded; the tombstone below is the fence.
+            // Only the leader commits, one commit at a time, and none while one is being
+            // settled: any `snpd_commit` still running here is the lost one (or a fenced
+            // former leader's). Once its backend has exited, its transaction committed or
+            // rolled back for good. The wait is bounded; the tombstone below is the fence.
             try await conn.query(
                 """
                 SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
-                    AND query LIKE 'SELECT snpd_commit%'
+                    AND query LIKE 'SELECT snpd_commit(%'
                 """, logger: self.logger)
             try await conn.query("BEGIN", logger: self.logger)
             do {
@@ -410,8 +390,6 @@ public final class Store: Sendable {
 
     /// What `snpd_commit` raises when another daemon has taken the lead.
     static let staleEpochState = "SN001"
-    /// What `snpd_commit_after` raises when the commit it follows did not land.
-    static let earlierNotLandedState = "SN004"
 
     /// Server errors after which a commit may still have landed: the connection was cut
     /// (class 08), or the backend was terminated or the server shut down (57P), possibly
@@ -454,9 +432,6 @@ public enum CommitFailure: Error {
     case refused(SNPError, rowRefused: Bool)
     /// It was sent and its answer was not seen: `Store.settle` finds out what became of it.
     case outcomeUnknown(seq: Int64, String)
-    /// The commit it had to follow (`after`) did not land, or had not reached the server
-    /// in time: nothing of this one was written.
-    case earlierNotLanded
 }
 
 /// One line of the audit trail: who changed what, and when (ids only, no patient data).

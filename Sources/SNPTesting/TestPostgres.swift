@@ -38,7 +38,7 @@ public enum TestPostgres {
 
     /// Creates an empty database, with the schema applied if `migrated`.
     public static func freshDatabase(migrated: Bool = true) async throws -> DatabaseSettings {
-        var settings = try pipelined(server.get())
+        var settings = try server.get()
         let name = "snpd_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         var admin = settings
         admin.database = "postgres"
@@ -50,16 +50,6 @@ public enum TestPostgres {
             try await withStore(settings) { store in _ = try await store.migrate(directory: migrations) }
         }
         return settings
-    }
-
-    /// `SNPD_COMMIT_PIPELINE` of the test run's environment, so that the whole suite can run
-    /// with pipelined commits (the daemons started as processes read it themselves).
-    static func pipelined(_ settings: DatabaseSettings) -> DatabaseSettings {
-        var s = settings
-        if let text = ProcessInfo.processInfo.environment["SNPD_COMMIT_PIPELINE"], let depth = Int(text) {
-            s.commitPipeline = depth
-        }
-        return s
     }
 
     /// Runs `body` with a running connection pool on `settings`.
@@ -75,7 +65,7 @@ public enum TestPostgres {
     public static func privateCluster() async throws -> (settings: DatabaseSettings, directory: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-own-\(UUID().uuidString.prefix(8))").path
         let url = try run(pgLocal, ["start", dir]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let settings = pipelined(try DatabaseSettings(url: url))
+        let settings = try DatabaseSettings(url: url)
         _ = try await withStore(settings) { store in try await store.migrate(directory: migrations) }
         return (settings, dir)
     }

@@ -291,7 +291,7 @@ struct StalledCommitTests {
                 try await store.integer(
                     """
                     SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database()
-                    AND query LIKE 'SELECT snpd_commit%' AND state <> 'idle'
+                    AND query LIKE 'SELECT snpd_commit(%' AND state <> 'idle'
                     AND (wait_event_type = '\(event)' OR wait_event = '\(event)')
                     """)
             }
@@ -308,7 +308,7 @@ struct StalledCommitTests {
             try await store.integer(
                 """
                 SELECT count(*)::int FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                WHERE datname = current_database() AND query LIKE 'SELECT snpd_commit%' AND state <> 'idle') t
+                WHERE datname = current_database() AND query LIKE 'SELECT snpd_commit(%' AND state <> 'idle') t
                 """) > 0
         }
     }
