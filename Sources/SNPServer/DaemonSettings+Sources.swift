@@ -49,10 +49,13 @@ extension DaemonSettings {
 
         var p = MatchingPolicy()
         if let v = merged["SNPD_STRATEGY"] {
-            guard let strategy = MatchingStrategy(rawValue: v.lowercased()) else {
-                throw SettingsError("SNPD_STRATEGY must be one of \(MatchingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+            // `scarcity:live=0` and the other settings of docs/MATCHING.md, as snp-sim takes them.
+            guard let named = MatchingPolicy(strategyNamed: v) else {
+                throw SettingsError(
+                    "SNPD_STRATEGY must be one of \(MatchingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), optionally with settings (e.g. scarcity:live=0; docs/MATCHING.md); got \(v)"
+                )
             }
-            p.strategy = strategy
+            p = named
         }
         if let v = merged["SNPD_LEAD"] { p.leadSeconds = try seconds(v, "SNPD_LEAD") }
         if let v = merged["SNPD_WINDOW"] { p.windowSeconds = try seconds(v, "SNPD_WINDOW") }

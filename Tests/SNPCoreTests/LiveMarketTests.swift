@@ -38,15 +38,17 @@ import Testing
 
     @Test func anArrivalSharesOneRequestOverItsPlacesAndItsUndoTakesItBack() {
         var m = Self.market()
+        m.setPlaces(slot: 1, key: Self.key(), mode: .office, places: 1, start: 1_000)
+        m.setPlaces(slot: 2, key: Self.key(), mode: .office, places: 3, start: 1_000)
         m.arrive(.gp, createdAt: 500, sign: 1)
         m.share([(slot: 1, places: 1), (slot: 2, places: 3)], sign: 1)
-        #expect(isClose(m.shares[1], 0.25))
-        #expect(isClose(m.shares[2], 0.25))
+        #expect(isClose(m.shares(of: 1), 0.25))
+        #expect(isClose(m.shares(of: 2), 0.25))
         m.share([(slot: 2, places: 1)], sign: 1)
-        #expect(isClose(m.shares[2], 1.25))
+        #expect(isClose(m.shares(of: 2), 1.25))
         m.share([(slot: 2, places: 1)], sign: -1)
         m.share([(slot: 1, places: 1), (slot: 2, places: 3)], sign: -1)
-        #expect(isClose(m.shares[1], 0) && isClose(m.shares[2], 0))
+        #expect(isClose(m.shares(of: 1), 0) && isClose(m.shares(of: 2), 0))
         #expect(m.firstArrival == 500)
         #expect(m.historyHours(at: 500 + 7_200) == 2)
     }
@@ -216,7 +218,31 @@ import Testing
         try e.submit("r1")
         e.undo(e.takeJournal())
         #expect(e.live.arrivals[.gp] == 0)
-        #expect(isClose(e.live.shares[s.id.number] ?? 0, 0))
+        #expect(isClose(e.live.shares(of: s.id.number), 0))
         #expect(isClose(e.bidPrice(s, now: Fixture.now.epochSeconds), price))
+    }
+}
+
+extension LiveMarket {
+    /// A slot of its own practice (the professional numbered as the slot), for tests of
+    /// the market alone.
+    mutating func setPlaces(slot: Int64, key: Key?, mode: SlotMode, places: Int, start: Int64) {
+        setPlaces(
+            slot: slot,
+            key.map {
+                Opening(
+                    key: $0, practice: PracticeKey(pro: Int32(slot), mode: mode, location: Fixture.patient), mode: mode,
+                    places: places, start: start, homeRadiusKm: 10, weeklyCap: nil)
+            })
+    }
+
+    /// A request's share of these slots, one by one, `1 / Σ places` each.
+    mutating func share(_ options: [(slot: Int64, places: Int)], sign: Double) {
+        var a = Arrival()
+        for o in options where o.places > 0 {
+            a.total += o.places
+            a.slots.append(o.slot)
+        }
+        share(a, sign: sign)
     }
 }
