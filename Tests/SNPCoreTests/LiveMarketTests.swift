@@ -149,7 +149,11 @@ import Testing
     /// A fresh engine with slots and no request prices them from the prior; once it has
     /// `warmHours` of history, only the history's price is left.
     @Test func aFreshEnginePricesFromThePriorThenFromHistory() throws {
-        var e = MatchingEngine()
+        // Without the burst condition (below), which keeps the prior from pricing alone.
+        var noBurstCondition = MatchingPolicy()
+        noBurstCondition.scarcity.liveBurstArrivals = 0
+        noBurstCondition.scarcity.liveBurstFactor = 0
+        var e = MatchingEngine(policy: noBurstCondition)
         let town = try e.addPro(1)
         let alone = try e.addPro(2, at: Fixture.north(80))
         for k in 0..<9 { try e.publish(town, at: Fixture.hours(30 + 0.5 * Double(k))) }
@@ -206,6 +210,31 @@ import Testing
         for s in slots { #expect(e.bidPrice(s, now: now) == e.historyBidPrice(s)) }
         try e.submit("night", at: Fixture.north(100), now: Fixture.hours(-1))
         for s in slots { #expect(e.bidPrice(s, now: now) == e.historyBidPrice(s)) }
+    }
+
+    /// The live price counts only while requests come as a burst: fewer than
+    /// `liveBurstArrivals` requests, or a rate that would not bring `liveBurstFactor` times
+    /// the open places within the window, keep the history's prices; a burst turns it on.
+    @Test func theLivePriceWaitsForABurst() throws {
+        var e = MatchingEngine()
+        var slots: [Slot] = []
+        for n in 1...10 {
+            let pro = try e.addPro(n, at: Fixture.north(Double(n) * 2 - 10))
+            for k in 0..<4 { slots.append(try e.publish(pro, at: Fixture.hours(20 + 0.5 * Double(k)))) }
+        }
+        let now = Fixture.now.epochSeconds
+        // Nine requests in the same minute: still fewer than ten.
+        for i in 0..<9 { try e.submit("q\(i)", at: Fixture.north(40), now: Fixture.hours(-0.01)) }
+        for s in slots { #expect(e.bidPrice(s, now: now) == e.historyBidPrice(s)) }
+        // A quiet start: ten requests in five hours would bring 96 in 48 h, against 40
+        // places, not ten times as many.
+        var quiet = e
+        try quiet.submit("q9", at: Fixture.north(40), now: Fixture.hours(5))
+        let later = Fixture.hours(5).epochSeconds
+        for s in slots { #expect(quiet.bidPrice(s, now: later) == quiet.historyBidPrice(s)) }
+        // A burst: the tenth within the minute.
+        try e.submit("q9", at: Fixture.north(40), now: Fixture.hours(-0.01))
+        #expect(slots.contains { e.bidPrice($0, now: now) > e.historyBidPrice($0) })
     }
 
     /// The live market is derived state: `undo` of a creation leaves it as it was.

@@ -55,6 +55,14 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// The live price counts only while the requests to come would claim at least this
     /// share of the open places: a quiet first night keeps the history's prices exactly.
     public var liveBusyThreshold = 0.5
+    /// The live price counts for a profession only while its requests come as a burst: at
+    /// least `liveBurstArrivals` of them so far, at a rate (over the hours of history, at
+    /// least a minute) that would bring within the window `liveBurstFactor` times its open
+    /// places. A fresh daemon's first quiet hours (a few requests a profession, as each
+    /// simulated week starts) keep the history's prices. 0 and 0: no such condition (the
+    /// live price of before this condition). docs/MATCHING.md, "Cold start", has the measures.
+    public var liveBurstArrivals = 10
+    public var liveBurstFactor = 10.0
 
     public init() {}
 }
@@ -72,7 +80,7 @@ extension MatchingPolicy {
     /// The default policy with the strategy named as `SNPD_STRATEGY` and `snp-sim --strategy`
     /// take it: `spec42`, `scarcity`, or a strategy with other numbers,
     /// `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10:live=60:warm=6:power=2`
-    /// `:prior=10:alpha=0.5:priorh=6:busy=0.5` (history, warm and priorh in hours, refresh in
+    /// `:prior=10:alpha=0.5:priorh=6:busy=0.5:burstn=10:burstx=10` (history, warm and priorh in hours, refresh in
     /// minutes; `live=0`: no live bid price, the prices before issue 17). Nil for an unknown
     /// strategy or setting, or a value that is not a number.
     public init?(strategyNamed text: String) {
@@ -97,6 +105,8 @@ extension MatchingPolicy {
             case "power": scarcity.livePressureExponent = v
             case "priorh": scarcity.livePriorHours = v
             case "busy": scarcity.liveBusyThreshold = v
+            case "burstn": scarcity.liveBurstArrivals = Int(v)
+            case "burstx": scarcity.liveBurstFactor = v
             default: return nil
             }
         }
@@ -649,6 +659,12 @@ struct LivePriceMemo {
         market.busy = open > 0 ? min(1, market.toCome / open) : 0
         market.cold = 1 - min(1, engine.live.historyHours(at: now) / engine.policy.scarcity.warmHours)
         market.arrived = engine.live.arrivals[profession] ?? 0
+        let tuning = engine.policy.scarcity
+        if tuning.liveBurstArrivals > 0 || tuning.liveBurstFactor > 0 {
+            let hours = max(1.0 / 60, engine.live.historyHours(at: now))
+            let rate = Double(market.arrived) / hours * Double(engine.policy.windowSeconds) / 3600
+            market.counts = market.arrived >= tuning.liveBurstArrivals && rate >= tuning.liveBurstFactor * open
+        }
         return market
     }
 
