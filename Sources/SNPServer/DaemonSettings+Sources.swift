@@ -50,21 +50,13 @@ extension DaemonSettings {
 
         var p = MatchingPolicy()
         if let v = merged["SNPD_STRATEGY"] {
-            // `scarcity:live=W`: the live bid price's weight (issue 17; 0 turns it off, as
-            // `snp-sim --strategy scarcity:live=0`), for benchmarks that compare the two.
-            let parts = v.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
-            guard let name = parts.first, let strategy = MatchingStrategy(rawValue: name) else {
-                throw SettingsError("SNPD_STRATEGY must be one of \(MatchingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+            // `scarcity:live=0` and the other settings of docs/MATCHING.md, as snp-sim takes them.
+            guard let named = MatchingPolicy(strategyNamed: v) else {
+                throw SettingsError(
+                    "SNPD_STRATEGY must be one of \(MatchingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), optionally with settings (e.g. scarcity:live=0; docs/MATCHING.md); got \(v)"
+                )
             }
-            p.strategy = strategy
-            if parts.count == 2 {
-                guard strategy == .scarcity, parts[1].hasPrefix("live="),
-                    let w = Double(parts[1].dropFirst(5)), w >= 0, w.isFinite
-                else {
-                    throw SettingsError("SNPD_STRATEGY takes one option, scarcity:live=W (W >= 0); got \(v)")
-                }
-                p.scarcity.liveBidPriceWeight = w
-            }
+            p = named
         }
         if let v = merged["SNPD_LEAD"] { p.leadSeconds = try seconds(v, "SNPD_LEAD") }
         if let v = merged["SNPD_WINDOW"] { p.windowSeconds = try seconds(v, "SNPD_WINDOW") }

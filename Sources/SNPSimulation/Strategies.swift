@@ -11,32 +11,17 @@ public enum Strategies {
     public static let defaultName = MatchingPolicy().strategy.rawValue
 
     public static func policy(named text: String) -> MatchingPolicy? {
-        let parts = text.split(separator: ":").map(String.init)
-        guard let first = parts.first, let strategy = MatchingStrategy(rawValue: first) else { return nil }
-        var p = MatchingPolicy()
-        p.strategy = strategy
-        for setting in parts.dropFirst() {
-            let kv = setting.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, let v = Double(kv[1]) else { return nil }
-            switch kv[0] {
-            case "defer": guard (0...100).contains(v) else { return nil }
-            case "bid": p.scarcity.bidPriceWeight = v
-            case "load": p.scarcity.loadWeight = v
-            case "risk": p.scarcity.riskPlaces = v
-            case "urgent": p.scarcity.urgentPlacesFactor = v
-            case "history": p.scarcity.historySeconds = Int(v * 3600)
-            case "refresh": p.scarcity.refreshSeconds = Int(v * 60)
-            case "live": p.scarcity.liveBidPriceWeight = v
-            case "warm": p.scarcity.warmHours = v
-            case "prior": p.scarcity.livePriorRequests = v
-            case "alpha": p.scarcity.livePriorExponent = v
-            case "power": p.scarcity.livePressureExponent = v
-            case "priorh": p.scarcity.livePriorHours = v
-            case "busy": p.scarcity.liveBusyThreshold = v
-            default: return nil
+        // `defer=P` is the simulator's; the rest is the engine's (`MatchingPolicy(strategyNamed:)`).
+        var engine: [Substring] = []
+        for (i, setting) in text.split(separator: ":").enumerated() {
+            let kv = setting.split(separator: "=", maxSplits: 1)
+            if i > 0, kv.count == 2, kv[0] == "defer" {
+                guard let v = Double(kv[1]), (0...100).contains(v) else { return nil }
+            } else {
+                engine.append(setting)
             }
         }
-        return p
+        return MatchingPolicy(strategyNamed: engine.joined(separator: ":"))
     }
 
     /// The share (0 to 1) of the requests that can wait sent with `decide=`: `defer=P` of the name.

@@ -18,20 +18,21 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Searches to time (after as many again to warm up).")
     var searches = 200_000
 
-    @Option(help: "Matching strategy: scarcity (the default) or spec42.")
+    @Option(
+        help:
+            "Matching strategy, as snp-sim's --strategy takes it: scarcity (the default), spec42, or e.g. scarcity:live=0 (no live bid price: the engine is cold, with no history, throughout this run)."
+    )
     var strategy = "scarcity"
 
     @Option(help: "Then time this many REQ ADDs in process (the engine's part of the book phase), at the same points.")
     var bookings = 0
 
     func run() throws {
-        guard let strategy = MatchingStrategy(rawValue: strategy) else {
-            throw ValidationError("strategy must be scarcity or spec42, got \(strategy)")
+        guard let policy = Strategies.policy(named: strategy) else {
+            throw ValidationError("strategy must be scarcity or spec42, with settings as snp-sim takes them; got \(strategy)")
         }
         guard searches > 0 else { throw ValidationError("searches must be more than 0") }
         let t = territory.make()
-        var policy = MatchingPolicy()
-        policy.strategy = strategy
         let now = Date(epochSeconds: t.base - 3600)
         var engine = MatchingEngine(policy: policy)
         let loading = CPUClock.now()
@@ -48,7 +49,7 @@ struct SearchCommand: ParsableCommand {
         for i in 0..<searches { found += engine.candidates(for: needs[i % needs.count], now: now, limit: 10).count }
         let seconds = CPUClock.now() - start
         print(
-            "search: \(searches) searches (limit=10, \(strategy.rawValue)): \(CPUClock.format(seconds * 1e6 / Double(searches))) µs of CPU each, \(CPUClock.format(Double(found) / Double(searches))) slots found on average"
+            "search: \(searches) searches (limit=10, \(strategy)): \(CPUClock.format(seconds * 1e6 / Double(searches))) µs of CPU each, \(CPUClock.format(Double(found) / Double(searches))) slots found on average"
         )
         if bookings > 0 {
             book(&engine, at: needs, now: now)

@@ -38,15 +38,17 @@ import Testing
 
     @Test func anArrivalSharesOneRequestOverItsPlacesAndItsUndoTakesItBack() {
         var m = Self.market()
+        m.setPlaces(slot: 1, key: Self.key(), mode: .office, places: 1, start: 1_000)
+        m.setPlaces(slot: 2, key: Self.key(), mode: .office, places: 3, start: 1_000)
         m.arrive(.gp, createdAt: 500, sign: 1)
         m.share([(slot: 1, places: 1), (slot: 2, places: 3)], sign: 1)
-        #expect(isClose(m.shares[1], 0.25))
-        #expect(isClose(m.shares[2], 0.25))
+        #expect(isClose(m.shares(of: 1), 0.25))
+        #expect(isClose(m.shares(of: 2), 0.25))
         m.share([(slot: 2, places: 1)], sign: 1)
-        #expect(isClose(m.shares[2], 1.25))
+        #expect(isClose(m.shares(of: 2), 1.25))
         m.share([(slot: 2, places: 1)], sign: -1)
         m.share([(slot: 1, places: 1), (slot: 2, places: 3)], sign: -1)
-        #expect(isClose(m.shares[1], 0) && isClose(m.shares[2], 0))
+        #expect(isClose(m.shares(of: 1), 0) && isClose(m.shares(of: 2), 0))
         #expect(m.firstArrival == 500)
         #expect(m.historyHours(at: 500 + 7_200) == 2)
     }
@@ -147,7 +149,11 @@ import Testing
     /// A fresh engine with slots and no request prices them from the prior; once it has
     /// `warmHours` of history, only the history's price is left.
     @Test func aFreshEnginePricesFromThePriorThenFromHistory() throws {
-        var e = MatchingEngine()
+        // Without the burst condition (below), which keeps the prior from pricing alone.
+        var noBurstCondition = MatchingPolicy()
+        noBurstCondition.scarcity.liveBurstArrivals = 0
+        noBurstCondition.scarcity.liveBurstFactor = 0
+        var e = MatchingEngine(policy: noBurstCondition)
         let town = try e.addPro(1)
         let alone = try e.addPro(2, at: Fixture.north(80))
         for k in 0..<9 { try e.publish(town, at: Fixture.hours(30 + 0.5 * Double(k))) }
@@ -206,6 +212,31 @@ import Testing
         for s in slots { #expect(e.bidPrice(s, now: now) == e.historyBidPrice(s)) }
     }
 
+    /// The live price counts only while requests come as a burst: fewer than
+    /// `liveBurstArrivals` requests, or a rate that would not bring `liveBurstFactor` times
+    /// the open places within the window, keep the history's prices; a burst turns it on.
+    @Test func theLivePriceWaitsForABurst() throws {
+        var e = MatchingEngine()
+        var slots: [Slot] = []
+        for n in 1...10 {
+            let pro = try e.addPro(n, at: Fixture.north(Double(n) * 2 - 10))
+            for k in 0..<4 { slots.append(try e.publish(pro, at: Fixture.hours(20 + 0.5 * Double(k)))) }
+        }
+        let now = Fixture.now.epochSeconds
+        // Nine requests in the same minute: still fewer than ten.
+        for i in 0..<9 { try e.submit("q\(i)", at: Fixture.north(40), now: Fixture.hours(-0.01)) }
+        for s in slots { #expect(e.bidPrice(s, now: now) == e.historyBidPrice(s)) }
+        // A quiet start: ten requests in five hours would bring 96 in 48 h, against 40
+        // places, not ten times as many.
+        var quiet = e
+        try quiet.submit("q9", at: Fixture.north(40), now: Fixture.hours(5))
+        let later = Fixture.hours(5).epochSeconds
+        for s in slots { #expect(quiet.bidPrice(s, now: later) == quiet.historyBidPrice(s)) }
+        // A burst: the tenth within the minute.
+        try e.submit("q9", at: Fixture.north(40), now: Fixture.hours(-0.01))
+        #expect(slots.contains { e.bidPrice($0, now: now) > e.historyBidPrice($0) })
+    }
+
     /// The live market is derived state: `undo` of a creation leaves it as it was.
     @Test func undoOfARequestLeavesTheLiveMarketAsItWas() throws {
         var e = MatchingEngine()
@@ -216,7 +247,31 @@ import Testing
         try e.submit("r1")
         e.undo(e.takeJournal())
         #expect(e.live.arrivals[.gp] == 0)
-        #expect(isClose(e.live.shares[s.id.number] ?? 0, 0))
+        #expect(isClose(e.live.shares(of: s.id.number), 0))
         #expect(isClose(e.bidPrice(s, now: Fixture.now.epochSeconds), price))
+    }
+}
+
+extension LiveMarket {
+    /// A slot of its own practice (the professional numbered as the slot), for tests of
+    /// the market alone.
+    mutating func setPlaces(slot: Int64, key: Key?, mode: SlotMode, places: Int, start: Int64) {
+        setPlaces(
+            slot: slot,
+            key.map {
+                Opening(
+                    key: $0, practice: PracticeKey(pro: Int32(slot), mode: mode, location: Fixture.patient), mode: mode,
+                    places: places, start: start, homeRadiusKm: 10, weeklyCap: nil)
+            })
+    }
+
+    /// A request's share of these slots, one by one, `1 / Σ places` each.
+    mutating func share(_ options: [(slot: Int64, places: Int)], sign: Double) {
+        var a = Arrival()
+        for o in options where o.places > 0 {
+            a.total += o.places
+            a.slots.append(o.slot)
+        }
+        share(a, sign: sign)
     }
 }

@@ -64,7 +64,7 @@ struct PreparedSearchTests {
         let plain = try DaemonSettings.resolve(overrides: ["SNPD_STRATEGY": "spec42"], environment: [:], configFile: nil)
         #expect(plain.policy.strategy == .spec42)
         #expect(plain.prepareSearches)
-        for bad in ["spec42:live=0", "scarcity:live=-1", "scarcity:live=x", "scarcity:warm=2", "fast"] {
+        for bad in ["spec42:live=0", "scarcity:live=-1", "scarcity:live=x", "scarcity:warmth=2", "fast"] {
             #expect(throws: SettingsError.self, "\(bad)") {
                 try DaemonSettings.resolve(overrides: ["SNPD_STRATEGY": bad], environment: [:], configFile: nil)
             }

@@ -25,6 +25,32 @@ public enum SlotMode: String, CaseIterable, Sendable, Codable {
     case tele
 }
 
+extension Profession {
+    /// A small number for each profession, for keys hashed in searches: an enum with `String`
+    /// raw values hashes its string.
+    var number: UInt8 {
+        switch self {
+        case .gp: 0
+        case .kine: 1
+        case .nurse: 2
+        case .midwife: 3
+        case .dentist: 4
+        case .pediatrician: 5
+        }
+    }
+}
+
+extension SlotMode {
+    /// A small number for each mode (see `Profession.number`).
+    var number: UInt8 {
+        switch self {
+        case .office: 0
+        case .home: 1
+        case .tele: 2
+        }
+    }
+}
+
 /// A set of acceptable modes, as a request carries it (`mode=office,home`).
 public struct ModeSet: OptionSet, Sendable, Hashable, Codable {
     public let rawValue: UInt8

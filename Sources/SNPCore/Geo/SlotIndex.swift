@@ -72,30 +72,11 @@ public struct SlotIndex: Sendable {
         var cell: Int64
 
         init(profession: Profession, mode: SlotMode, cell: Int64) {
-            kind = BucketKey.number(profession) << 2 | BucketKey.number(mode)
+            kind = UInt16(profession.number) << 2 | UInt16(mode.number)
             self.cell = cell
         }
 
-        func holds(_ profession: Profession) -> Bool { kind >> 2 == BucketKey.number(profession) }
-
-        private static func number(_ p: Profession) -> UInt16 {
-            switch p {
-            case .gp: 0
-            case .kine: 1
-            case .nurse: 2
-            case .midwife: 3
-            case .dentist: 4
-            case .pediatrician: 5
-            }
-        }
-
-        private static func number(_ m: SlotMode) -> UInt16 {
-            switch m {
-            case .office: 0
-            case .home: 1
-            case .tele: 2
-            }
-        }
+        func holds(_ profession: Profession) -> Bool { kind >> 2 == UInt16(profession.number) }
     }
 
     static let cellDegrees = 0.1

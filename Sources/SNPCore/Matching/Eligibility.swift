@@ -85,14 +85,14 @@ public enum Ineligibility: Error, Equatable, Sendable {
 extension MatchingEngine {
     /// Checks every rule of §4.1 for one slot and prices it (§4.2).
     public func evaluate(_ slot: Slot, for need: MatchNeed, now: Date) -> Result<Candidate, Ineligibility> {
-        var distances = DistanceMemo(from: need.location)
+        var distances = SearchMemo(from: need.location)
         return evaluate(slot, week: slot.week, for: need, now: now, distances: &distances)
     }
 
     /// `evaluate`, with the slot's ISO week and the distance to its practice given by the
     /// caller: a search keeps the week in its index and meets the same practice many times.
     func evaluate(
-        _ slot: Slot, week: Int, for need: MatchNeed, now: Date, distances: inout DistanceMemo
+        _ slot: Slot, week: Int, for need: MatchNeed, now: Date, distances: inout SearchMemo
     ) -> Result<Candidate, Ineligibility> {
         guard !slot.isWithdrawn else { return .failure(.withdrawn) }
         guard slot.profession == need.profession else { return .failure(.otherProfession) }
@@ -133,7 +133,9 @@ extension MatchingEngine {
         return .success(
             Candidate(
                 slot: slot, start: Date(epochSeconds: start), distanceKm: distance, cost: cost,
-                score: cost + (slot.isExtra ? 0 : strategyPremium(slot, load: load, now: now.epochSeconds))))
+                score: cost
+                    + (slot.isExtra
+                        ? 0 : strategyPremium(slot, load: load, at: pro.location, now: now.epochSeconds, memo: &distances.prices))))
     }
 
     /// How far from a need its slots of `mode` are looked for: its own radius or the
@@ -199,8 +201,10 @@ extension MatchingEngine {
         let nowSeconds = now.epochSeconds
         // The load terms of the score (`evaluate`, `strategyPremium`) but the bid price.
         let extraLoadWeight = policy.strategy == .scarcity ? max(0, policy.scarcity.loadWeight - policy.loadWeight) : 0
-        var distances = DistanceMemo(from: need.location)
+        var distances = SearchMemo(from: need.location)
         let needUnit = need.location.unitVector
+        // While the live bid price counts (a cold start), a practice's least price joins the bound.
+        let pricesLive = policy.strategy == .scarcity && liveBidPricesCount(at: now.epochSeconds)
         // The window's ISO weeks, for a bound of the load term, and when the second begins
         // (`to + 1` if there is one week); with a window of more than two weeks (a longer
         // `within` configured), no load bound (`nil`).
@@ -229,6 +233,14 @@ extension MatchingEngine {
                     // The time term of its first slot in the window alone: no need to look further.
                     let firstTime = timeWeight * (Double(first - nowSeconds) / 3600)
                     if firstTime + perKm * minKm > worst { continue }
+                    let practice = bucket.practices[k]
+                    // The least bid price of its slots (0 but while the live price counts:
+                    // `livePriceFloor`), once `limit` are kept.
+                    let priceFloor =
+                        worst < .infinity && pricesLive
+                        ? livePriceFloor(
+                            practice, mode: mode, profession: need.profession, now: nowSeconds, memo: &distances.prices)
+                        : 0
                     if worst < .infinity, let toWeekStart {
                         // With its least load over the weeks of those slots, and the chord for
                         // the distance: still no sine, and no look at its slots.
@@ -239,9 +251,10 @@ extension MatchingEngine {
                                     ? load(ofNumber: head.pro, week: toWeek)
                                     : min(load(ofNumber: head.pro, week: fromWeek), load(ofNumber: head.pro, week: toWeek)))
                         let chord = perKm > 0 ? GeoPoint.chordKm(needUnit, head.unit) : 0
-                        if firstTime + perKm * chord + policy.loadWeight * load + extraLoadWeight * load > worst { continue }
+                        if firstTime + perKm * chord + policy.loadWeight * load + (extraLoadWeight * load + priceFloor) > worst {
+                            continue
+                        }
                     }
-                    let practice = bucket.practices[k]
                     let entries = practice.entries
                     var i = head.firstStart >= from ? 0 : SlotIndex.firstStarting(at: from, in: entries)
                     guard i < entries.count, entries[i].start <= to else { continue }
@@ -263,7 +276,7 @@ extension MatchingEngine {
                             loadPart = policy.loadWeight * load
                             extraLoadPart = extraLoadWeight * load
                         }
-                        if timeAndDistance + loadPart + extraLoadPart > worst {
+                        if timeAndDistance + loadPart + (extraLoadPart + priceFloor) > worst {
                             // Nor can later slots of the same week, with the same load.
                             i = SlotIndex.firstAfter(week: week, in: entries, from: i + 1)
                             continue
@@ -311,12 +324,14 @@ extension MatchingEngine {
     }
 }
 
-/// The distance from one point to practices, kept for the last practice asked about: a
-/// bucket's slots come by start, and a practice's slots tend to follow one another.
-struct DistanceMemo {
+/// What one search from one point computes once: the distance to practices, kept for the
+/// last practice asked about (a bucket's slots come by start, and a practice's slots tend
+/// to follow one another), and what the live bid price reads (`LivePriceMemo`).
+struct SearchMemo {
     let from: GeoPoint
     private var last: GeoPoint?
     private var lastKm = 0.0
+    var prices = LivePriceMemo()
 
     init(from: GeoPoint) { self.from = from }
 

@@ -29,10 +29,52 @@ import Foundation
 /// prior, worth `n₀` requests: demand where the places are, of their mode, less than
 /// proportionally (`α` < 1: places gather in towns more than people do). `tele` places
 /// have no prior (anyone may use them). Never negative.
+///
+/// `shares(s)` is kept by practice (a professional at a place, in one mode, as `SlotIndex`
+/// files them): an arrival that could use most of a practice's open slots adds its share
+/// to the practice once, and takes it back from the few it could not use (started too
+/// soon, after its deadline, a week the professional is at their cap, declined); one that
+/// could use few adds it to those slot by slot. So an arrival costs a few operations per
+/// practice in reach, not one dictionary update per slot (issue 17's cold start, in a
+/// city of 2 000 slots: docs/PERFORMANCE.md).
 struct LiveMarket: Sendable {
     struct Key: Hashable, Sendable {
         var profession: Profession
         var cell: Int64
+
+        // The profession by its position, not its `String` raw value (which the default
+        // `Hashable` of a `RawRepresentable` enum hashes).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(cell)
+            hasher.combine(profession.number)
+        }
+
+        static func == (a: Key, b: Key) -> Bool { a.cell == b.cell && a.profession == b.profession }
+    }
+
+    /// A professional (by the engine's number) at a place, in one mode: `SlotIndex`'s practice.
+    struct PracticeKey: Hashable, Sendable {
+        var pro: Int32
+        var mode: UInt8
+        var location: GeoPoint
+
+        init(pro: Int32, mode: SlotMode, location: GeoPoint) {
+            self.pro = pro
+            self.mode = mode.number
+            self.location = location
+        }
+    }
+
+    /// What an open slot offers the live market, with what its practice's eligibility reads.
+    struct Opening: Sendable {
+        var key: Key
+        var practice: PracticeKey
+        var mode: SlotMode
+        var places: Int
+        var start: Int64
+        /// The professional's (or the policy's) home radius, and their weekly cap.
+        var homeRadiusKm: Double
+        var weeklyCap: Int?
     }
 
     struct Cell: Sendable {
@@ -40,6 +82,42 @@ struct LiveMarket: Sendable {
         var places: (office: Int, home: Int) = (0, 0)
         /// Open places, by mode, of the cells whose centres are within `reachKm` of this one's.
         var reachable: (office: Int, home: Int) = (0, 0)
+    }
+
+    /// The open places of a practice, and the shares added to all of its open slots at once.
+    struct Practice: Sendable {
+        var places = 0
+        var common = 0.0
+        /// At most `own − joined` of any of its open slots: `common + floor` bounds their
+        /// shares from below, for the search's bound (`MatchingEngine.livePriceFloor`). Lowered
+        /// as slots join or lose a share, never raised (a bound, not always the least).
+        var floor = Double.infinity
+        var homeRadiusKm = 0.0
+        var weeklyCap: Int?
+    }
+
+    /// A slot the market knows: open (`places` > 0, in `practice`) or not any more, but
+    /// with the shares it had (a place freed again keeps what was counted on it).
+    struct Supply: Sendable {
+        var key: Key
+        var mode: SlotMode
+        var places = 0
+        var start: Int64
+        var practice: PracticeKey
+        /// Shares added to it alone, and those of its practice while it was open.
+        var own = 0.0
+        /// Its practice's `common` when it joined: what was added before is not its own.
+        var joined = 0.0
+    }
+
+    /// One arrival's share, as `MatchingEngine.liveArrival` finds it: the open places it
+    /// could use (`total`); the practices all of whose open slots it could use but
+    /// `except`; and `slots`, the slots it could use elsewhere, one by one.
+    struct Arrival: Sendable {
+        var total = 0
+        var practices: [PracticeKey] = []
+        var except: [Int64] = []
+        var slots: [Int64] = []
     }
 
     /// How far a request reaches, for the cells' neighbourhoods: the default `radius_km`.
@@ -51,14 +129,12 @@ struct LiveMarket: Sendable {
     private(set) var arrivals: [Profession: Int] = [:]
     private(set) var places: [Profession: Int] = [:]
     private var priorMass: [Profession: Double] = [:]
-    /// Per open slot, `shares(s)`: what the requests counted so far put on one of its places.
-    private(set) var shares: [Int64: Double] = [:]
-    /// What each slot adds to `places`: where, of which mode, how many, and when it starts.
-    private var supplyOf: [Int64: (key: Key, mode: SlotMode, places: Int, start: Int64)] = [:]
+    private(set) var practices: [PracticeKey: Practice] = [:]
+    private(set) var supply: [Int64: Supply] = [:]
     /// The earliest creation of the requests counted: how much history there is.
     private(set) var firstArrival: Int64?
     /// Slots starting before this were dropped by `removeStarting`: they are not counted again.
-    private var droppedBefore = Int64.min
+    private(set) var droppedBefore = Int64.min
 
     init(reachKm: Double, priorExponent: Double) {
         self.reachKm = reachKm
@@ -67,21 +143,38 @@ struct LiveMarket: Sendable {
 
     // MARK: Events
 
-    /// Sets the open places a slot offers (`key` nil or 0 places: none, or no longer open).
-    mutating func setPlaces(slot: Int64, key: Key?, mode: SlotMode, places n: Int, start: Int64) {
-        if let old = supplyOf.removeValue(forKey: slot) { addPlaces(old.key, old.mode, -old.places) }
-        guard let key, n > 0, start >= droppedBefore else { return }
-        supplyOf[slot] = (key, mode, n, start)
-        addPlaces(key, mode, n)
+    /// Sets the open places a slot offers (nil or 0 places: none, or no longer open).
+    mutating func setPlaces(slot: Int64, _ opening: Opening?) {
+        if var s = supply[slot], s.places > 0 {
+            // It leaves its practice, with the shares the practice had since it joined.
+            addPlaces(s.key, s.mode, -s.places)
+            var p = practices[s.practice]!
+            p.places -= s.places
+            s.own += p.common - s.joined
+            s.places = 0
+            practices[s.practice] = p.places > 0 ? p : nil
+            supply[slot] = s
+        }
+        guard let o = opening, o.places > 0, o.start >= droppedBefore else { return }
+        var p = practices[o.practice] ?? Practice()
+        p.places += o.places
+        p.homeRadiusKm = o.homeRadiusKm
+        p.weeklyCap = o.weeklyCap
+        practices[o.practice] = p
+        var s = supply[slot] ?? Supply(key: o.key, mode: o.mode, start: o.start, practice: o.practice)
+        (s.key, s.mode, s.places, s.start, s.practice, s.joined) = (o.key, o.mode, o.places, o.start, o.practice, p.common)
+        supply[slot] = s
+        practices[o.practice]!.floor = min(p.floor, s.own - s.joined)
+        addPlaces(o.key, o.mode, o.places)
     }
 
     /// Drops the places of slots starting before `t`, and their shares: no request can use
     /// them any more.
     mutating func removeStarting(before t: Int64) {
         droppedBefore = max(droppedBefore, t)
-        for (slot, s) in supplyOf where s.start < t {
-            setPlaces(slot: slot, key: nil, mode: s.mode, places: 0, start: 0)
-            shares[slot] = nil
+        for (slot, s) in supply where s.start < t {
+            setPlaces(slot: slot, nil)
+            supply[slot] = nil
         }
     }
 
@@ -91,13 +184,40 @@ struct LiveMarket: Sendable {
         if sign > 0 { firstArrival = min(firstArrival ?? createdAt, createdAt) }
     }
 
-    /// Adds a request's share to the places it could use: `places` open places of each
-    /// slot in `options`, `1 / Σ places` each (`sign` -1 takes it back).
-    mutating func share(_ options: [(slot: Int64, places: Int)], sign: Double) {
-        let total = options.reduce(0) { $0 + max(0, $1.places) }
-        guard total > 0 else { return }
-        for o in options where o.places > 0 { shares[o.slot, default: 0] += sign / Double(total) }
+    /// Adds a request's share, `1 / total`, to each open slot it could use (`sign` -1 takes it back).
+    mutating func share(_ a: Arrival, sign: Double) {
+        guard a.total > 0 else { return }
+        let v = sign / Double(a.total)
+        for p in a.practices { practices[p]?.common += v }
+        for slot in a.except {
+            guard var s = supply[slot] else { continue }
+            s.own -= v
+            supply[slot] = s
+            if s.places > 0, var p = practices[s.practice] {
+                p.floor = min(p.floor, s.own - s.joined)
+                practices[s.practice] = p
+            }
+        }
+        for slot in a.slots { supply[slot]?.own += v }
     }
+
+    /// `shares(s)`: what the requests counted so far put on one place of `slot`.
+    func shares(of slot: Int64) -> Double {
+        guard let s = supply[slot] else { return 0 }
+        guard s.places > 0, let p = practices[s.practice] else { return s.own }
+        return s.own + (p.common - s.joined)
+    }
+
+    /// At most `shares(of:)` of any open slot of `practice` (0 without one). A hair below
+    /// `common + floor`: the shares are summed in another order, `own + (common − joined)`.
+    func sharesFloor(of practice: PracticeKey) -> Double {
+        guard let p = practices[practice], p.floor.isFinite else { return 0 }
+        let floor = p.common + p.floor
+        return max(0, floor - 1e-9 * (abs(p.common) + abs(p.floor) + 1))
+    }
+
+    /// The open places of `slot` (0 if not open).
+    func openPlaces(of slot: Int64) -> Int { supply[slot]?.places ?? 0 }
 
     private mutating func addPlaces(_ key: Key, _ mode: SlotMode, _ n: Int) {
         places[key.profession, default: 0] += n
@@ -121,14 +241,20 @@ struct LiveMarket: Sendable {
 
     // MARK: Reading
 
-    /// The expected claims on one open place of `slot` (see the type's comment), the prior
-    /// worth `priorRequests` requests, `toCome` requests to come (`requestsToCome`).
-    func pressure(slot: Int64, _ key: Key, mode: SlotMode, priorRequests n0: Double, toCome v: Double) -> Double {
-        let n = Double(max(0, arrivals[key.profession] ?? 0))
+    /// The expected claims on one open place of a slot with `shares` (`shares(of:)`) and
+    /// `prior` (`prior(_:mode:)`), with `arrived` requests so far, the prior worth
+    /// `priorRequests` requests, and `toCome` requests to come (`requestsToCome`).
+    static func pressure(shares: Double, prior: Double, arrived: Int, priorRequests n0: Double, toCome v: Double) -> Double {
+        let n = Double(max(0, arrived))
         guard v > 0, n + n0 > 0 else { return 0 }
-        let counted = max(0, shares[slot] ?? 0)
-        let prior = n0 > 0 ? prior(key, mode: mode) : 0
-        return max(0, v / (n + n0) * (counted + n0 * prior))
+        return max(0, v / (n + n0) * (max(0, shares) + n0 * prior))
+    }
+
+    /// `pressure(shares:prior:arrived:priorRequests:toCome:)` of `slot`, in `key`'s cell.
+    func pressure(slot: Int64, _ key: Key, mode: SlotMode, priorRequests n0: Double, toCome v: Double) -> Double {
+        Self.pressure(
+            shares: shares(of: slot), prior: n0 > 0 ? prior(key, mode: mode) : 0, arrived: arrivals[key.profession] ?? 0,
+            priorRequests: n0, toCome: v)
     }
 
     /// `V`, the requests of a profession to come within `windowHours`: at the rate they

@@ -189,7 +189,10 @@ public struct MatchingEngine: Sendable {
         professionals[rpps] = new
         if journaling, let new { journal.append(.professional(old: old, new: new)) }
         if let radius = new?.homeRadiusKm { maxProHomeRadiusKm = max(maxProHomeRadiusKm, radius) }
-        if old?.location != new?.location || old?.active != new?.active {
+        // The live market keeps their home radius and weekly cap with their practices.
+        if old?.location != new?.location || old?.active != new?.active || old?.homeRadiusKm != new?.homeRadiusKm
+            || old?.weeklyCap != new?.weeklyCap
+        {
             for n in slotsByPro[rpps] ?? [] { refreshIndex(n) }
         }
         if old != new, !bidPrices.lateDemand.isEmpty {
@@ -285,19 +288,24 @@ public struct MatchingEngine: Sendable {
         guard let slot = slots[number], isOpen(slot), let pro = professionals[slot.pro] else {
             open.remove(slot: .slot(number))
             openExtra.remove(number)
-            live.setPlaces(slot: number, key: nil, mode: .office, places: 0, start: 0)
+            live.setPlaces(slot: number, nil)
             return
         }
         if slot.isExtra {
             openExtra.insert(number)
             return
         }
+        let proIndex = proNumber(of: slot.pro)
         live.setPlaces(
-            slot: number, key: LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location)),
-            mode: slot.mode, places: slot.capacity - taken(number), start: slot.start.epochSeconds)
+            slot: number,
+            LiveMarket.Opening(
+                key: LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location)),
+                practice: LiveMarket.PracticeKey(pro: proIndex, mode: slot.mode, location: pro.location), mode: slot.mode,
+                places: slot.capacity - taken(number), start: slot.start.epochSeconds,
+                homeRadiusKm: pro.homeRadiusKm ?? policy.homeRadiusKm, weeklyCap: pro.weeklyCap))
         open.insert(
             slot: slot.id, start: slot.start.epochSeconds, profession: slot.profession, mode: slot.mode,
-            pro: proNumber(of: slot.pro), at: pro.location)
+            pro: proIndex, at: pro.location)
     }
 
     /// The professional's number (`proNumber`), given on first sight.

@@ -55,6 +55,14 @@ public struct ScarcityTuning: Sendable, Equatable {
     /// The live price counts only while the requests to come would claim at least this
     /// share of the open places: a quiet first night keeps the history's prices exactly.
     public var liveBusyThreshold = 0.5
+    /// The live price counts for a profession only while its requests come as a burst: at
+    /// least `liveBurstArrivals` of them so far, at a rate (over the hours of history, at
+    /// least a minute) that would bring within the window `liveBurstFactor` times its open
+    /// places. A fresh daemon's first quiet hours (a few requests a profession, as each
+    /// simulated week starts) keep the history's prices. 0 and 0: no such condition (the
+    /// live price of before this condition). docs/MATCHING.md, "Cold start", has the measures.
+    public var liveBurstArrivals = 10
+    public var liveBurstFactor = 10.0
 
     public init() {}
 }
@@ -65,6 +73,45 @@ extension MatchingPolicy {
         var p = MatchingPolicy()
         p.strategy = .spec42
         return p
+    }
+}
+
+extension MatchingPolicy {
+    /// The default policy with the strategy named as `SNPD_STRATEGY` and `snp-sim --strategy`
+    /// take it: `spec42`, `scarcity`, or a strategy with other numbers,
+    /// `scarcity:bid=60:load=5:risk=2:urgent=0.5:history=72:refresh=10:live=60:warm=6:power=2`
+    /// `:prior=10:alpha=0.5:priorh=6:busy=0.5:burstn=10:burstx=10` (history, warm and priorh in hours, refresh in
+    /// minutes; `live=0`: no live bid price, the prices before issue 17). Nil for an unknown
+    /// strategy or setting, or a value that is not a number.
+    public init?(strategyNamed text: String) {
+        let parts = text.split(separator: ":").map(String.init)
+        guard let first = parts.first, let strategy = MatchingStrategy(rawValue: first.lowercased()) else { return nil }
+        self.init()
+        self.strategy = strategy
+        // The settings are all the `scarcity` strategy's numbers, none of them negative.
+        guard strategy == .scarcity || parts.count == 1 else { return nil }
+        for setting in parts.dropFirst() {
+            let kv = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v >= 0 else { return nil }
+            switch kv[0] {
+            case "bid": scarcity.bidPriceWeight = v
+            case "load": scarcity.loadWeight = v
+            case "risk": scarcity.riskPlaces = v
+            case "urgent": scarcity.urgentPlacesFactor = v
+            case "history": scarcity.historySeconds = Int(v * 3600)
+            case "refresh": scarcity.refreshSeconds = Int(v * 60)
+            case "live": scarcity.liveBidPriceWeight = v
+            case "warm": scarcity.warmHours = v
+            case "prior": scarcity.livePriorRequests = v
+            case "alpha": scarcity.livePriorExponent = v
+            case "power": scarcity.livePressureExponent = v
+            case "priorh": scarcity.livePriorHours = v
+            case "busy": scarcity.liveBusyThreshold = v
+            case "burstn": scarcity.liveBurstArrivals = Int(v)
+            case "burstx": scarcity.liveBurstFactor = v
+            default: return nil
+            }
+        }
     }
 }
 
@@ -160,11 +207,12 @@ struct BidPriceBook: Sendable {
 extension MatchingEngine {
     /// What the `scarcity` strategy adds to the §4.2 cost in the ranking: the extra load
     /// term and the slot's bid price. Never negative, so that the time part of the cost
-    /// stays a lower bound of the score (the search in `candidates` relies on it).
-    func strategyPremium(_ slot: Slot, load: Int, now: Int64) -> Double {
+    /// stays a lower bound of the score (the search in `candidates` relies on it). `location`
+    /// is the slot's practice; `memo` keeps what the live price reads once per search.
+    func strategyPremium(_ slot: Slot, load: Int, at location: GeoPoint, now: Int64, memo: inout LivePriceMemo) -> Double {
         guard policy.strategy == .scarcity else { return 0 }
         let extraLoad = max(0, policy.scarcity.loadWeight - policy.loadWeight) * Double(load)
-        return extraLoad + bidPrice(slot, now: now)
+        return extraLoad + bidPrice(slot, at: location, now: now, memo: &memo)
     }
 
     /// The bid price of one place of `slot` at `now`: the history's (`historyBidPrice`) once
@@ -176,15 +224,20 @@ extension MatchingEngine {
     /// with the rate of a whole day. Below `liveBusyThreshold` (a quiet first night), the
     /// history's price alone. Never negative.
     func bidPrice(_ slot: Slot, now: Int64) -> Double {
+        guard let pro = professionals[slot.pro] else { return historyBidPrice(slot) }
+        var memo = LivePriceMemo()
+        return bidPrice(slot, at: pro.location, now: now, memo: &memo)
+    }
+
+    /// `bidPrice(_:now:)` for a slot whose practice is at `location`, reading the market's
+    /// state for the profession and the prior of each cell and mode once per `memo`.
+    func bidPrice(_ slot: Slot, at location: GeoPoint, now: Int64, memo: inout LivePriceMemo) -> Double {
         let history = historyBidPrice(slot)
-        guard liveBidPricesCount(at: now) else { return history }
-        // How busy first (a few dictionary reads): below the threshold, no pressure to compute.
-        let toCome = requestsToCome(slot.profession, at: now)
-        let open = Double(live.places[slot.profession] ?? 0)
-        let busy = open > 0 ? min(1, toCome / open) : 0
-        guard busy >= policy.scarcity.liveBusyThreshold else { return history }
-        let cold = 1 - min(1, live.historyHours(at: now) / policy.scarcity.warmHours)
-        return (1 - cold * busy) * history + cold * liveBidPrice(slot, toCome: toCome)
+        let market = memo.market(of: slot.profession, at: now, in: self)
+        // Below the threshold (or warm), no pressure to compute.
+        guard market.counts, market.busy >= policy.scarcity.liveBusyThreshold else { return history }
+        return (1 - market.cold * market.busy) * history
+            + market.cold * liveBidPrice(slot, at: location, market: market, memo: &memo)
     }
 
     /// `LiveMarket.requestsToCome` with the strategy's numbers and the window.
@@ -195,14 +248,36 @@ extension MatchingEngine {
     }
 
     /// The live bid price of one place of `slot`, `liveBidPriceWeight × pressure^livePressureExponent`
-    /// (`LiveMarket.pressure`), with `toCome` requests to come.
-    func liveBidPrice(_ slot: Slot, toCome: Double) -> Double {
-        guard let pro = professionals[slot.pro] else { return 0 }
+    /// (`LiveMarket.pressure`).
+    func liveBidPrice(_ slot: Slot, at location: GeoPoint, market: LivePriceMemo.Market, memo: inout LivePriceMemo) -> Double {
         let tuning = policy.scarcity
-        let key = LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: pro.location))
-        let pressure = live.pressure(
-            slot: slot.id.number, key, mode: slot.mode, priorRequests: tuning.livePriorRequests, toCome: toCome)
+        let n0 = tuning.livePriorRequests
+        let key = LiveMarket.Key(profession: slot.profession, cell: SlotIndex.cell(of: location))
+        let prior = n0 > 0 ? memo.prior(key, mode: slot.mode, in: live) : 0
+        let pressure = LiveMarket.pressure(
+            shares: live.shares(of: slot.id.number), prior: prior, arrived: market.arrived, priorRequests: n0,
+            toCome: market.toCome)
         return tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent)
+    }
+
+    /// At most the bid price of any open slot of a practice (`SlotIndex`'s, in `mode`, of
+    /// `profession`), for the bound of `candidates`: the live part with the least shares of
+    /// its slots (`LiveMarket.sharesFloor`) and the history's part at 0; 0 when the live
+    /// price does not count. Every operation the price makes is monotone, so the floor,
+    /// computed the same way from a smaller number, is never above a slot's price.
+    func livePriceFloor(
+        _ practice: SlotIndex.Practice, mode: SlotMode, profession: Profession, now: Int64, memo: inout LivePriceMemo
+    ) -> Double {
+        let market = memo.market(of: profession, at: now, in: self)
+        guard market.counts, market.busy >= policy.scarcity.liveBusyThreshold else { return 0 }
+        let tuning = policy.scarcity
+        let n0 = tuning.livePriorRequests
+        let key = LiveMarket.Key(profession: profession, cell: SlotIndex.cell(of: practice.location))
+        let prior = n0 > 0 ? memo.prior(key, mode: mode, in: live) : 0
+        let shares = live.sharesFloor(of: LiveMarket.PracticeKey(pro: practice.pro, mode: mode, location: practice.location))
+        let pressure = LiveMarket.pressure(
+            shares: shares, prior: prior, arrived: market.arrived, priorRequests: n0, toCome: market.toCome)
+        return market.cold * (tuning.liveBidPriceWeight * pow(pressure, tuning.livePressureExponent))
     }
 
     /// Whether the live bid price still counts at `t`: under `scarcity`, with less than
@@ -215,18 +290,79 @@ extension MatchingEngine {
 
     /// Counts a request's arrival in the live market (`sign` -1: its creation undone), and,
     /// while the live price counts, its share of each open place it could use at its
-    /// creation: one search of every eligible slot, made only while the daemon is cold.
-    /// Called without the request's own place taken, so that the creation and its undo
-    /// count the same options.
+    /// creation (`liveArrival`). Called without the request's own place taken, so that the
+    /// creation and its undo count the same options.
     mutating func countLiveArrival(_ r: CareRequest, sign: Int) {
         live.arrive(r.spec.profession, createdAt: r.createdAt.epochSeconds, sign: sign)
         guard liveBidPricesCount(at: r.createdAt.epochSeconds) else { return }
-        // Every eligible slot, in any order (a share does not depend on it): `eligibleSlots`
-        // sorts once, where `candidates`, built for a handful, inserts each in order (a
-        // quadratic walk, 2 ms a request in a dense city of 2 000 slots).
-        let options = eligibleSlots(for: MatchNeed(r), now: r.createdAt, keep: max(1, open.count))
-        live.share(
-            options.map { ($0.slot.id.number, $0.slot.capacity - taken($0.slot.id.number)) }, sign: Double(sign))
+        live.share(liveArrival(for: MatchNeed(r), now: r.createdAt), sign: Double(sign))
+    }
+
+    /// The regular open slots a need could use now (§4.1, as `eligibleSlots` finds them, but
+    /// neither priced nor sorted), as the live market counts them: practice by practice
+    /// (`SlotIndex`'s), the distance once, then each slot's start, week (the weekly cap) and
+    /// declines. The open index holds only slots with room of active professionals. A
+    /// practice most of whose open slots are eligible is counted whole (its open places from
+    /// the market, less those of the others); one with few, slot by slot.
+    func liveArrival(for need: MatchNeed, now: Date) -> LiveMarket.Arrival {
+        var arrival = LiveMarket.Arrival()
+        let from = now.epochSeconds + Int64(policy.leadSeconds)
+        let to = need.deadline.epochSeconds
+        guard from <= to else { return arrival }
+        var distances = SearchMemo(from: need.location)
+        var eligible: [Bool] = []
+        for mode in need.modes.modes {
+            let radius = searchRadius(mode, for: need)
+            for (bucket, _) in open.buckets(profession: need.profession, mode: mode, near: need.location, radiusKm: radius) {
+                for k in bucket.heads.indices {
+                    let head = bucket.heads[k]
+                    guard max(head.firstStart, from) <= min(head.lastStart, to) else { continue }
+                    let practice = bucket.practices[k]
+                    let key = LiveMarket.PracticeKey(pro: practice.pro, mode: mode, location: practice.location)
+                    guard let known = live.practices[key] else { continue }
+                    switch mode {
+                    case .office: guard distances.km(to: practice.location) <= need.radiusKm ?? policy.officeRadiusKm else { continue }
+                    case .home: guard distances.km(to: practice.location) <= known.homeRadiusKm else { continue }
+                    case .tele: break
+                    }
+                    let entries = practice.entries
+                    eligible.removeAll(keepingCapacity: true)
+                    var count = 0
+                    var week: Int32 = -1
+                    var capped = false
+                    for entry in entries {
+                        if let cap = known.weeklyCap, entry.week != week {
+                            week = entry.week
+                            capped = load(ofNumber: practice.pro, week: week) >= cap
+                        }
+                        let ok =
+                            entry.start >= from && entry.start <= to && !capped
+                            && (need.declined.isEmpty || !need.declined.contains(.slot(entry.slot)))
+                        eligible.append(ok)
+                        if ok { count += 1 }
+                    }
+                    guard count > 0 else { continue }
+                    if count * 2 <= entries.count {
+                        for (i, entry) in entries.enumerated() where eligible[i] {
+                            arrival.total += live.openPlaces(of: entry.slot)
+                            arrival.slots.append(entry.slot)
+                        }
+                    } else {
+                        // Slots of the index the market has dropped (starting within the lead
+                        // since its last purge) are neither eligible nor among its places.
+                        arrival.total += known.places
+                        arrival.practices.append(key)
+                        for (i, entry) in entries.enumerated() where !eligible[i] {
+                            let places = live.openPlaces(of: entry.slot)
+                            guard places > 0 else { continue }
+                            arrival.total -= places
+                            arrival.except.append(entry.slot)
+                        }
+                    }
+                }
+            }
+        }
+        return arrival
     }
 
     /// The history's bid price of one place of `slot`: from the last refresh, or for a slot
@@ -496,3 +632,54 @@ struct RecentPublications {
     }
 }
 
+
+/// What the live bid price reads once per search rather than once per slot evaluated: the
+/// market's state for the profession (requests to come, how busy, how cold) and the prior
+/// of each cell and mode met (`LiveMarket.prior`, a walk over some 35 cells).
+struct LivePriceMemo {
+    struct Market {
+        /// Whether the live price counts (`MatchingEngine.liveBidPricesCount`).
+        var counts = false
+        var toCome = 0.0
+        var busy = 0.0
+        var cold = 0.0
+        var arrived = 0
+    }
+
+    private var profession: Profession?
+    private var at: Int64 = 0
+    private var market = Market()
+    private var priors: [(cell: Int64, mode: SlotMode, prior: Double)] = []
+
+    /// The market of `profession` at `now`, computed on first use.
+    mutating func market(of profession: Profession, at now: Int64, in engine: MatchingEngine) -> Market {
+        if profession == self.profession && now == at { return market }
+        self.profession = profession
+        at = now
+        priors.removeAll()
+        market = Market()
+        guard engine.liveBidPricesCount(at: now) else { return market }
+        market.counts = true
+        market.toCome = engine.requestsToCome(profession, at: now)
+        let open = Double(engine.live.places[profession] ?? 0)
+        market.busy = open > 0 ? min(1, market.toCome / open) : 0
+        market.cold = 1 - min(1, engine.live.historyHours(at: now) / engine.policy.scarcity.warmHours)
+        market.arrived = engine.live.arrivals[profession] ?? 0
+        let tuning = engine.policy.scarcity
+        if tuning.liveBurstArrivals > 0 || tuning.liveBurstFactor > 0 {
+            let hours = max(1.0 / 60, engine.live.historyHours(at: now))
+            let rate = Double(market.arrived) / hours * Double(engine.policy.windowSeconds) / 3600
+            market.counts = market.arrived >= tuning.liveBurstArrivals && rate >= tuning.liveBurstFactor * open
+        }
+        return market
+    }
+
+    /// `live.prior(key, mode:)`, computed once per cell and mode (for the profession of the
+    /// last `market(of:at:in:)`).
+    mutating func prior(_ key: LiveMarket.Key, mode: SlotMode, in live: LiveMarket) -> Double {
+        if let known = priors.first(where: { $0.cell == key.cell && $0.mode == mode }) { return known.prior }
+        let prior = live.prior(key, mode: mode)
+        priors.append((key.cell, mode, prior))
+        return prior
+    }
+}

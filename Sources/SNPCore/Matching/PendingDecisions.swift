@@ -149,7 +149,7 @@ extension MatchingEngine {
         let from = now.epochSeconds + Int64(policy.leadSeconds)
         let to = need.deadline.epochSeconds
         guard keep > 0, from <= to else { return [] }
-        var distances = DistanceMemo(from: need.location)
+        var distances = SearchMemo(from: need.location)
         var found: [Candidate] = []
         for mode in need.modes.modes {
             let radius = searchRadius(mode, for: need)
