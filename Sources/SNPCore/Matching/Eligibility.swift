@@ -112,16 +112,8 @@ extension MatchingEngine {
         }
         guard start <= need.deadline.epochSeconds else { return .failure(.afterDeadline) }
         let distance = distances.km(to: pro.location)
-        switch slot.mode {
-        case .office:
-            let limit = need.radiusKm ?? policy.officeRadiusKm
-            guard distance <= limit else { return .failure(.tooFar(distanceKm: distance, limitKm: limit)) }
-        case .home:
-            let limit = pro.homeRadiusKm ?? policy.homeRadiusKm
-            guard distance <= limit else { return .failure(.tooFar(distanceKm: distance, limitKm: limit)) }
-        case .tele:
-            break
-        }
+        let limit = distanceLimitKm(slot.mode, for: need, homeRadiusKm: pro.homeRadiusKm ?? policy.homeRadiusKm)
+        guard distance <= limit else { return .failure(.tooFar(distanceKm: distance, limitKm: limit)) }
         guard !need.declined.contains(slot.id) else { return .failure(.declinedBefore) }
         let load = self.load(of: pro.rpps, week: week)
         if let cap = pro.weeklyCap, load >= cap { return .failure(.weeklyCapReached) }
@@ -136,6 +128,17 @@ extension MatchingEngine {
                 score: cost
                     + (slot.isExtra
                         ? 0 : strategyPremium(slot, load: load, at: pro.location, now: now.epochSeconds, memo: &distances.prices))))
+    }
+
+    /// How far from a need a practice may be for one of its slots of `mode` (§4.1): the
+    /// need's radius or the policy's for the office, the professional's home-visit radius
+    /// (`homeRadiusKm`, theirs or the policy's) for a visit, anywhere for remote.
+    func distanceLimitKm(_ mode: SlotMode, for need: MatchNeed, homeRadiusKm: Double) -> Double {
+        switch mode {
+        case .office: need.radiusKm ?? policy.officeRadiusKm
+        case .home: homeRadiusKm
+        case .tele: .infinity
+        }
     }
 
     /// How far from a need its slots of `mode` are looked for: its own radius or the

@@ -172,7 +172,10 @@ struct LiveMarket: Sendable {
     /// them any more.
     mutating func removeStarting(before t: Int64) {
         droppedBefore = max(droppedBefore, t)
-        for (slot, s) in supply where s.start < t {
+        // The slots first, then the changes: changing `supply` while iterating it would copy
+        // the whole dictionary (a million entries) at the first change, under the write lock.
+        let gone = supply.compactMap { $0.value.start < t ? $0.key : nil }
+        for slot in gone {
             setPlaces(slot: slot, nil)
             supply[slot] = nil
         }

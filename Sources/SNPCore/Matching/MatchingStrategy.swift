@@ -320,11 +320,8 @@ extension MatchingEngine {
                     let practice = bucket.practices[k]
                     let key = LiveMarket.PracticeKey(pro: practice.pro, mode: mode, location: practice.location)
                     guard let known = live.practices[key] else { continue }
-                    switch mode {
-                    case .office: guard distances.km(to: practice.location) <= need.radiusKm ?? policy.officeRadiusKm else { continue }
-                    case .home: guard distances.km(to: practice.location) <= known.homeRadiusKm else { continue }
-                    case .tele: break
-                    }
+                    let limit = distanceLimitKm(mode, for: need, homeRadiusKm: known.homeRadiusKm)
+                    guard limit == .infinity || distances.km(to: practice.location) <= limit else { continue }
                     let entries = practice.entries
                     eligible.removeAll(keepingCapacity: true)
                     var count = 0
