@@ -264,7 +264,7 @@ public enum SlotBundleBuilder {
             // The order by start, RPPS, id, sorted as plain numbers (no strings compared nor
             // `SlotInfo`s moved, which retained and released their strings): each kept Slot's
             // start, the rank of its RPPS among those shown, its place in `slots`.
-            let ranks = Dictionary(uniqueKeysWithValues: Set(shown.keys).sorted { $0.value < $1.value }.enumerated().map { ($1, $0) })
+            let ranks = Dictionary(uniqueKeysWithValues: shown.keys.sorted { $0.value < $1.value }.enumerated().map { ($1, $0) })
             var kept: [SortKey] = []
             kept.reserveCapacity(slots.count)
             // Slots come grouped by professional: a run of the same RPPS hashes it once.
