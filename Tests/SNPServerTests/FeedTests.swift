@@ -227,6 +227,11 @@ import Testing
             try await reg.expectOK("REQ CANCEL \(bad["req"]!)")  // waits behind the parked booking
             let good = try await reg.expectOK("REQ ADD ref=GOOD prof=gp lat=47.6582 lon=-2.7608")
             #expect(try await Self.eventually { sas.appointments[Self.key(good)] == ["booked"] }, "the others flow")
+            // The SAS has the good one before the worker marks its row delivered: wait for that.
+            #expect(
+                try await Self.eventually {
+                    try await d.daemon.store.pendingFeedMessages(parkedOnly: false).map(\.appointment) == ["r1-s1", "r1-s1"]
+                })
             let parked = try await d.daemon.store.pendingFeedMessages(parkedOnly: false)
             #expect(parked.map(\.appointment) == ["r1-s1", "r1-s1"])
             #expect(parked.first?.lastError?.contains("422") == true)
