@@ -12,11 +12,26 @@ public struct PendingReply: Sendable {
     /// The commit this reply waits for: its own change, or for a read, the latest change it
     /// may have seen. `nil`: nothing uncommitted, write at once.
     public var commit: UInt64?
+    /// For a read: every change up to this one was resolved when it read. If one it may
+    /// have seen (after this, up to `commit`) is undone, the read is not answered as read.
+    public var readSince: UInt64?
 
-    public init(text: String, commit: UInt64? = nil) {
+    public init(text: String, commit: UInt64? = nil, readSince: UInt64? = nil) {
         self.text = text
         self.commit = commit
+        self.readSince = readSince
     }
+
+    init(text: String, fence: ReadFence?) {
+        self.init(text: text, commit: fence?.commit, readSince: fence?.since)
+    }
+}
+
+/// What a read waits for: the latest change it may have seen, and how far changes were
+/// resolved when it read (those after it it may have seen too).
+struct ReadFence: Sendable {
+    var commit: UInt64
+    var since: UInt64
 }
 
 /// The engine, its store, and the group commit between them.
@@ -174,10 +189,10 @@ public actor MatchingService {
             } catch {
                 // A failed command changes nothing, even if it got halfway.
                 engine.undo(engine.takeJournal())
-                return PendingReply(text: ReplyFormat.error(error), commit: readFence(latestCommit))
+                return PendingReply(text: ReplyFormat.error(error), fence: readFence(latestCommit))
             }
             let changes = engine.takeJournal()
-            guard !changes.isEmpty else { return PendingReply(text: text, commit: readFence(latestCommit)) }
+            guard !changes.isEmpty else { return PendingReply(text: text, fence: readFence(latestCommit)) }
             let audit = AuditEntry(at: now, token: principal.name, command: spec.words, changes: changes)
             latestCommit = enqueue(changes, origin: origin, audit: audit)
             return PendingReply(text: text, commit: latestCommit)
@@ -202,9 +217,9 @@ public actor MatchingService {
             let fence = readFence(latestCommit)
             if onlyIfDurable && fence != nil { return nil }
             do throws(SNPError) {
-                return PendingReply(text: try handler(engine, context), commit: fence)
+                return PendingReply(text: try handler(engine, context), fence: fence)
             } catch {
-                return PendingReply(text: ReplyFormat.error(error), commit: fence)
+                return PendingReply(text: ReplyFormat.error(error), fence: fence)
             }
         }
         if let reply {
@@ -238,18 +253,18 @@ public actor MatchingService {
     public nonisolated func inspect<T: Sendable>(_ body: @Sendable (MatchingEngine, Date) -> T) async -> T {
         while true {
             let now = clock()
-            var seen = cell.read { engine, latestCommit -> (T, UInt64?)? in
+            var seen = cell.read { engine, latestCommit -> (T, ReadFence?)? in
                 guard !engine.hasDueWork(at: now) else { return nil }
                 return (body(engine, now), readFence(latestCommit))
             }
             if seen == nil { seen = await readAfterTick(body) }
             guard let (value, fence) = seen else { continue }
-            guard let fence, await waitDurable(fence) != nil else { return value }
+            guard let fence, await waitDurable(fence.commit, readSince: fence.since) != nil else { return value }
         }
     }
 
     /// `inspect`'s way through the actor: what fell due is applied first, as `execute` does.
-    private func readAfterTick<T: Sendable>(_ body: @Sendable (MatchingEngine, Date) -> T) -> (T, UInt64?) {
+    private func readAfterTick<T: Sendable>(_ body: @Sendable (MatchingEngine, Date) -> T) -> (T, ReadFence?) {
         let now = clock()
         tick(now: now)
         return cell.read { engine, latestCommit in (body(engine, now), readFence(latestCommit)) }
@@ -276,10 +291,12 @@ public actor MatchingService {
         }
     }
 
-    /// A read waits for the latest change it may have seen to be durable, so that nobody
-    /// reads a booking that a failed commit then takes back.
-    private nonisolated func readFence(_ latestCommit: UInt64) -> UInt64? {
-        latestCommit > resolvedForReaders.load(ordering: .acquiring) ? latestCommit : nil
+    /// A read waits for the latest change it may have seen to be durable, and is not
+    /// answered if any change it may have seen was undone, so that nobody reads a booking
+    /// that a failed commit then takes back.
+    private nonisolated func readFence(_ latestCommit: UInt64) -> ReadFence? {
+        let resolved = resolvedForReaders.load(ordering: .acquiring)
+        return latestCommit > resolved ? ReadFence(commit: latestCommit, since: resolved) : nil
     }
 
     // MARK: Group commit
@@ -443,6 +460,28 @@ public actor MatchingService {
     public func waitDurable(_ seq: UInt64) async -> SNPError? {
         if seq <= resolvedThrough { return failure(of: seq) }
         return await withCheckedContinuation { waiters[seq, default: []].append($0) }
+    }
+
+    /// For a read that may have seen the changes after `since` up to `seq`: waits until
+    /// `seq` is resolved (commits resolve in order, so every earlier one is too), then
+    /// `nil` if all of those are durable, else an error to answer instead of what was read.
+    /// A change refused on its own (`landApart`) may be followed by one that lands: waiting
+    /// for the latest alone would let the read show the refused one.
+    public func waitDurable(_ seq: UInt64, readSince since: UInt64?) async -> SNPError? {
+        let own = await waitDurable(seq)
+        guard let since, own == nil, let first = firstFailure(after: since), first <= seq else { return own }
+        return .unavailable("this answer rested on a change the database refused, now undone; try again")
+    }
+
+    /// The first change after `since` that did not land, if any.
+    private func firstFailure(after since: UInt64) -> UInt64? {
+        var low = 0
+        var high = failures.count
+        while low < high {
+            let mid = (low + high) / 2
+            if failures[mid].seqs.upperBound <= since { low = mid + 1 } else { high = mid }
+        }
+        return low < failures.count ? max(failures[low].seqs.lowerBound, since + 1) : nil
     }
 
     private func failure(of seq: UInt64) -> SNPError? {
