@@ -30,13 +30,14 @@ struct RecordBatch {
 
     var isEmpty: Bool { pros.isEmpty && slots.isEmpty && requests.isEmpty && plans.isEmpty }
 
-    /// The keys of the records touched, to tell which batches of a group share a record.
+    /// The keys of the records touched, to tell which batches of a group share a record:
+    /// one letter per kind of record (p professional, s slot, r request, l plan), then its key.
     var keys: Set<String> {
         var out = Set<String>()
         for rpps in pros.keys { out.insert("p" + rpps.value) }
         for n in slots.keys { out.insert("s\(n)") }
         for n in requests.keys { out.insert("r\(n)") }
-        for n in plans.keys { out.insert("p\(n)") }
+        for n in plans.keys { out.insert("l\(n)") }
         return out
     }
 
