@@ -442,7 +442,9 @@ public final class LineServer: Sendable {
                     buffer.writeString(text)
                 case .reply(let reply):
                     replies += 1
-                    if let seq = reply.commit, let error = await context.service.waitDurable(seq) {
+                    if let seq = reply.commit,
+                        let error = await context.service.waitDurable(seq, readSince: reply.readSince)
+                    {
                         buffer.writeString(ReplyFormat.error(error))
                     } else {
                         buffer.writeString(reply.text)

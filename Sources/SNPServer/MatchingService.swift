@@ -12,10 +12,19 @@ public struct PendingReply: Sendable {
     /// The commit this reply waits for: its own change, or for a read, the latest change it
     /// may have seen. `nil`: nothing uncommitted, write at once.
     public var commit: UInt64?
+    /// For a read: how far changes were resolved when it read. It is answered once every
+    /// change up to `commit` is resolved, and not at all if one it may have seen (after
+    /// `readSince`) was undone. `nil` for a change: its own commit is all it waits for.
+    public var readSince: UInt64?
 
-    public init(text: String, commit: UInt64? = nil) {
+    public init(text: String, commit: UInt64? = nil, readSince: UInt64? = nil) {
         self.text = text
         self.commit = commit
+        self.readSince = readSince
+    }
+
+    init(text: String, fence: (commit: UInt64, since: UInt64)?) {
+        self.init(text: text, commit: fence?.commit, readSince: fence?.since)
     }
 }
 
@@ -50,6 +59,12 @@ public actor MatchingService {
         var outbox: [FeedMessage] = []
         /// Bookings not reported: their request's token has no operator identity.
         var feedSkipped = 0
+        /// What keeps it apart from commits in flight (`Store.commitKeys`): set only when
+        /// several may be in flight.
+        var blocks: Set<String> = []
+        var needs: Set<String> = []
+        /// Whether it was already held back once (counted once).
+        var held = false
     }
 
     /// Whether `prepare` searches (`DaemonSettings.prepareSearches`).
@@ -66,10 +81,25 @@ public actor MatchingService {
     public nonisolated var feedSkipped: Int { feedSkippedCount.load(ordering: .relaxed) }
 
     private var pending: [Batch] = []
-    private var inFlight: [Batch] = []
-    private var flushing = false
+    /// The group commits in flight, by number: at most `commitConcurrency`.
+    private var inFlight: [Int: [Batch]] = [:]
+    private var lastCommit = 0
+    /// Commits in flight that failed, kept until the others in flight have ended.
+    private var failed: [(batches: [Batch], error: SNPError, rowRefused: Bool)] = []
+    /// Set while the commands of a refused commit are committed one by one.
+    private var apart = false
+    /// Whether an unknown outcome is being settled (one at a time), and who waits to.
+    private var settling = false
+    private var settleQueue: [CheckedContinuation<Void, Never>] = []
+    /// How many group commits may be in flight (`DatabaseSettings.commitConcurrency`).
+    let commitConcurrency: Int
+    /// With a commit in flight, the most changes another one waits for (see `launch`).
+    let commitSplitMinimum = Int(ProcessInfo.processInfo.environment["SNPD_COMMIT_SPLIT"] ?? "") ?? 1_000_000
     private var lastSeq: UInt64 = 0
+    /// Every change up to it is resolved (landed or refused).
     private var resolvedThrough: UInt64 = 0
+    /// Changes resolved after `resolvedThrough + 1`: a commit landed before an earlier one.
+    private var resolvedAhead: Set<UInt64> = []
     /// `resolvedThrough`, for readers outside the actor.
     private let resolvedForReaders = Atomic<UInt64>(0)
     /// Every change that did not land, as ranges of sequence numbers in increasing order,
@@ -78,6 +108,8 @@ public actor MatchingService {
     /// bytes each, and failures are rare).
     private var failures: [(seqs: ClosedRange<UInt64>, error: SNPError)] = []
     private var waiters: [UInt64: [CheckedContinuation<SNPError?, Never>]] = [:]
+    /// Reads waiting for every change up to `through` to be resolved.
+    private var readWaiters: [(through: UInt64, since: UInt64, continuation: CheckedContinuation<SNPError?, Never>)] = []
     /// Set after a failed commit until the database answers and the engine is reloaded.
     public private(set) var databaseDown = false {
         didSet { databaseAvailable.store(!databaseDown, ordering: .relaxed) }
@@ -97,6 +129,7 @@ public actor MatchingService {
         self.feed = feed
         self.cell = EngineCell(MatchingEngine(policy: policy))
         self.store = store
+        self.commitConcurrency = store.settings.commitConcurrency
         self.events = events
         self.logger = logger
         self.clock = clock
@@ -174,10 +207,10 @@ public actor MatchingService {
             } catch {
                 // A failed command changes nothing, even if it got halfway.
                 engine.undo(engine.takeJournal())
-                return PendingReply(text: ReplyFormat.error(error), commit: readFence(latestCommit))
+                return PendingReply(text: ReplyFormat.error(error), fence: readFence(latestCommit))
             }
             let changes = engine.takeJournal()
-            guard !changes.isEmpty else { return PendingReply(text: text, commit: readFence(latestCommit)) }
+            guard !changes.isEmpty else { return PendingReply(text: text, fence: readFence(latestCommit)) }
             let audit = AuditEntry(at: now, token: principal.name, command: spec.words, changes: changes)
             latestCommit = enqueue(changes, origin: origin, audit: audit)
             return PendingReply(text: text, commit: latestCommit)
@@ -202,9 +235,9 @@ public actor MatchingService {
             let fence = readFence(latestCommit)
             if onlyIfDurable && fence != nil { return nil }
             do throws(SNPError) {
-                return PendingReply(text: try handler(engine, context), commit: fence)
+                return PendingReply(text: try handler(engine, context), fence: fence)
             } catch {
-                return PendingReply(text: ReplyFormat.error(error), commit: fence)
+                return PendingReply(text: ReplyFormat.error(error), fence: fence)
             }
         }
         if let reply {
@@ -238,18 +271,20 @@ public actor MatchingService {
     public nonisolated func inspect<T: Sendable>(_ body: @Sendable (MatchingEngine, Date) -> T) async -> T {
         while true {
             let now = clock()
-            var seen = cell.read { engine, latestCommit -> (T, UInt64?)? in
+            var seen = cell.read { engine, latestCommit -> (T, (commit: UInt64, since: UInt64)?)? in
                 guard !engine.hasDueWork(at: now) else { return nil }
                 return (body(engine, now), readFence(latestCommit))
             }
             if seen == nil { seen = await readAfterTick(body) }
             guard let (value, fence) = seen else { continue }
-            guard let fence, await waitDurable(fence) != nil else { return value }
+            guard let fence, await waitDurable(fence.commit, readSince: fence.since) != nil else { return value }
         }
     }
 
     /// `inspect`'s way through the actor: what fell due is applied first, as `execute` does.
-    private func readAfterTick<T: Sendable>(_ body: @Sendable (MatchingEngine, Date) -> T) -> (T, UInt64?) {
+    private func readAfterTick<T: Sendable>(
+        _ body: @Sendable (MatchingEngine, Date) -> T
+    ) -> (T, (commit: UInt64, since: UInt64)?) {
         let now = clock()
         tick(now: now)
         return cell.read { engine, latestCommit in (body(engine, now), readFence(latestCommit)) }
@@ -276,10 +311,12 @@ public actor MatchingService {
         }
     }
 
-    /// A read waits for the latest change it may have seen to be durable, so that nobody
-    /// reads a booking that a failed commit then takes back.
-    private nonisolated func readFence(_ latestCommit: UInt64) -> UInt64? {
-        latestCommit > resolvedForReaders.load(ordering: .acquiring) ? latestCommit : nil
+    /// A read waits for every change it may have seen to be durable (those after the
+    /// readers' fence, up to the latest), so that nobody reads a booking that a failed
+    /// commit then takes back.
+    private nonisolated func readFence(_ latestCommit: UInt64) -> (commit: UInt64, since: UInt64)? {
+        let resolved = resolvedForReaders.load(ordering: .acquiring)
+        return latestCommit > resolved ? (latestCommit, resolved) : nil
     }
 
     // MARK: Group commit
@@ -290,30 +327,82 @@ public actor MatchingService {
         if let feed {
             (batch.outbox, batch.feedSkipped) = feed.messages(for: changes) { operators[$0] }
         }
+        if commitConcurrency > 1 { (batch.blocks, batch.needs) = Store.commitKeys(changes) }
         pending.append(batch)
-        if !flushing {
-            flushing = true
-            Task { await self.flush() }
-        }
+        launch()
         return lastSeq
     }
 
-    /// The flush loop: one group commit in flight at a time, the changes queued meanwhile
-    /// going together in the next.
-    private func flush() async {
-        while !pending.isEmpty {
-            inFlight = pending
+    /// Sends the changes queued as group commits while fewer than `commitConcurrency` are
+    /// in flight. With none in flight, every queued change goes; with some, only those
+    /// that need no record (`Store.commitKeys`) of a commit in flight, nor of an earlier
+    /// change held back: commits in flight together commute, and each record's changes
+    /// land in order. Nothing is sent while a failed commit waits for the others to end,
+    /// nor while a refused one is committed apart.
+    private func launch() {
+        guard failed.isEmpty, !apart else { return }
+        while inFlight.count < commitConcurrency, !pending.isEmpty {
+            var batches = pending
             pending = []
-            switch await land(inFlight) {
-            case nil:
-                finish(inFlight, refused: [:])
-            case .some(let failure) where failure.rowRefused:
-                await landApart()
-            case .some(let failure):
-                failEverything(failure.error)
+            if !inFlight.isEmpty {
+                var blocked = Set<String>()
+                for commit in inFlight.values { for batch in commit { blocked.formUnion(batch.blocks) } }
+                var go: [Batch] = []
+                for var batch in batches {
+                    if batch.needs.isDisjoint(with: blocked) {
+                        go.append(batch)
+                    } else {
+                        if !batch.held {
+                            batch.held = true
+                            metrics.commitHeld()
+                        }
+                        blocked.formUnion(batch.blocks)
+                        pending.append(batch)
+                    }
+                }
+                // Another commit only once as many changes wait as the oldest in flight
+                // carries: more commits of fewer changes cost more and carry no more.
+                let oldest = inFlight[inFlight.keys.min()!]!.count
+                guard go.count >= min(oldest, commitSplitMinimum) else {
+                    pending = (go + pending).sorted { $0.seq < $1.seq }
+                    return
+                }
+                batches = go
+            }
+            guard !batches.isEmpty else { return }
+            lastCommit += 1
+            let number = lastCommit
+            inFlight[number] = batches
+            Task { await self.commitInFlight(number) }
+        }
+    }
+
+    /// One group commit, from its sending to its resolution. A commit that landed is
+    /// resolved at once, whatever the others in flight do. One that failed waits for every
+    /// other in flight to end (each resolved by its own outcome: a landed change is never
+    /// undone); then, rows refused: its commands and the queued ones are committed one by
+    /// one (`landApart`); an outage: every change not yet durable is refused.
+    private func commitInFlight(_ number: Int) async {
+        guard let batches = inFlight[number] else { return }
+        let failure = await land(batches)
+        inFlight[number] = nil
+        if let failure {
+            failed.append((batches, failure.error, failure.rowRefused))
+        } else {
+            finish(batches, refused: [:])
+        }
+        if inFlight.isEmpty, !failed.isEmpty {
+            let failures = failed
+            failed = []
+            let lost = (failures.flatMap(\.batches) + pending).sorted { $0.seq < $1.seq }
+            pending = []
+            if let outage = failures.first(where: { !$0.rowRefused }) {
+                failEverything(outage.error, lost)
+            } else {
+                await landApart(lost)
             }
         }
-        flushing = false
+        launch()
     }
 
     /// Commits `batches` together; `nil` if they landed, else why not. A commit whose
@@ -339,6 +428,10 @@ public actor MatchingService {
             case .refused(let why, let rowRefused):
                 return (why, rowRefused)
             case .outcomeUnknown(let number, let why):
+                // One settle at a time: each ends every commit backend, so that the other
+                // commits in flight may become unknown too, and are settled in turn.
+                while settling { await withCheckedContinuation { settleQueue.append($0) } }
+                settling = true
                 let wasDown = databaseDown
                 databaseDown = true
                 logger.error(
@@ -346,6 +439,8 @@ public actor MatchingService {
                     metadata: ["error": "\(why)", "commands": "\(batches.count)"])
                 let landed = await store.settle(seq: number)
                 databaseDown = wasDown
+                settling = false
+                if !settleQueue.isEmpty { settleQueue.removeFirst().resume() }
                 return landed
                     ? nil : (.unavailable("the database did not answer in time; nothing was changed, retry"), false)
             }
@@ -357,10 +452,8 @@ public actor MatchingService {
     /// commands down with it. A command refused, and every later one that touched the
     /// same records (it built on the refused change), is undone; the others land. New
     /// changes are refused until it is done.
-    private func landApart() async {
-        let all = inFlight + pending
-        inFlight = all
-        pending = []
+    private func landApart(_ all: [Batch]) async {
+        apart = true
         let wasDown = databaseDown
         databaseDown = true
         var tainted = Set<String>()
@@ -382,15 +475,14 @@ public actor MatchingService {
             "the database refused rows of a group commit; its commands were committed one by one",
             metadata: ["commands": "\(all.count)", "refused": "\(refused.count)"])
         databaseDown = wasDown
+        apart = false
         finish(all, refused: refused)
         if outage != nil { enterOutage() }
     }
 
-    /// Every change not yet durable is undone and answers `error`; changes are refused
-    /// until the database answers again.
-    private func failEverything(_ error: SNPError) {
-        let lost = inFlight + pending
-        pending = []
+    /// Every change not yet durable (`lost`) is undone and answers `error`; changes are
+    /// refused until the database answers again.
+    private func failEverything(_ error: SNPError, _ lost: [Batch]) {
         logger.error(
             "commit failed; changes refused until the database answers",
             metadata: ["error": "\(error.message)", "commands": "\(lost.count)"])
@@ -400,29 +492,26 @@ public actor MatchingService {
         enterOutage()
     }
 
-    /// Resolves `batches` (in order, consecutive): the refused ones are undone in memory
-    /// (most recent first) before any reader can see past them, the others are durable.
+    /// Resolves `batches` (in increasing order; with several commits in flight, not
+    /// necessarily consecutive): the refused ones are undone in memory (most recent first)
+    /// before any reader can see past them, the others are durable. Readers' fence only
+    /// moves over changes all resolved: a later commit landing first does not let a reader
+    /// past an earlier one still in flight.
     private func finish(_ batches: [Batch], refused: [UInt64: SNPError]) {
-        inFlight = []
-        guard let last = batches.last?.seq else { return }
+        guard !batches.isEmpty else { return }
+        for batch in batches { resolvedAhead.insert(batch.seq) }
+        var through = resolvedThrough
+        while resolvedAhead.remove(through + 1) != nil { through += 1 }
         if !refused.isEmpty {
             cell.write { engine, _ in
                 for batch in batches.reversed() where refused[batch.seq] != nil { engine.undo(batch.changes) }
                 // Before any reader sees the undone state: its reads need not wait.
-                resolvedForReaders.store(last, ordering: .releasing)
+                resolvedForReaders.store(through, ordering: .releasing)
             }
         }
         for batch in batches {
             let error = refused[batch.seq]
-            if let error {
-                if let previous = failures.last, previous.seqs.upperBound == batch.seq - 1,
-                    previous.error.message == error.message
-                {
-                    failures[failures.count - 1].seqs = previous.seqs.lowerBound...batch.seq
-                } else {
-                    failures.append((batch.seq...batch.seq, error))
-                }
-            }
+            if let error { recordFailure(batch.seq, error) }
             // Counted before the replies go: a STATS sent after the OK sees the booking.
             if error == nil, batch.feedSkipped > 0 {
                 feedSkippedCount.add(batch.feedSkipped, ordering: .relaxed)
@@ -434,15 +523,59 @@ public actor MatchingService {
                 if !batch.outbox.isEmpty { feedWriteCount.add(1, ordering: .releasing) }
             }
         }
-        resolvedThrough = max(resolvedThrough, last)
-        resolvedForReaders.store(resolvedThrough, ordering: .releasing)
+        guard through > resolvedThrough else { return }
+        resolvedThrough = through
+        resolvedForReaders.store(through, ordering: .releasing)
+        if !readWaiters.isEmpty {
+            var waiting: [(through: UInt64, since: UInt64, continuation: CheckedContinuation<SNPError?, Never>)] = []
+            for w in readWaiters {
+                if w.through <= through {
+                    w.continuation.resume(returning: readFailure(since: w.since, through: w.through))
+                } else {
+                    waiting.append(w)
+                }
+            }
+            readWaiters = waiting
+        }
     }
 
-    /// Waits until commit `seq` is resolved: `nil` if durable, else the error its command
-    /// answers (nothing of it was changed).
-    public func waitDurable(_ seq: UInt64) async -> SNPError? {
-        if seq <= resolvedThrough { return failure(of: seq) }
+    /// Keeps `failures` in increasing order, neighbours with the same error in one range.
+    private func recordFailure(_ seq: UInt64, _ error: SNPError) {
+        if let previous = failures.last, previous.seqs.upperBound == seq - 1, previous.error.message == error.message {
+            failures[failures.count - 1].seqs = previous.seqs.lowerBound...seq
+        } else if failures.last.map({ $0.seqs.upperBound < seq }) ?? true {
+            failures.append((seq...seq, error))
+        } else {
+            // An earlier change refused after a later one (several commits in flight).
+            let at = failures.firstIndex { $0.seqs.lowerBound > seq } ?? failures.count
+            failures.insert((seq...seq, error), at: at)
+        }
+    }
+
+    /// Waits until change `seq` is resolved: `nil` if durable, else the error its command
+    /// answers (nothing of it was changed). With `readSince` (a read's fence): until every
+    /// change up to `seq` is resolved, and an error if one after `readSince` was undone.
+    public func waitDurable(_ seq: UInt64, readSince: UInt64? = nil) async -> SNPError? {
+        if let since = readSince {
+            if seq <= resolvedThrough { return readFailure(since: since, through: seq) }
+            return await withCheckedContinuation { readWaiters.append((seq, since, $0)) }
+        }
+        if seq <= resolvedThrough || resolvedAhead.contains(seq) { return failure(of: seq) }
         return await withCheckedContinuation { waiters[seq, default: []].append($0) }
+    }
+
+    /// What a read that saw the changes after `since` up to `through` answers: the error of
+    /// the latest if it was undone, else a retry if any other was.
+    private func readFailure(since: UInt64, through: UInt64) -> SNPError? {
+        if let error = failure(of: through) { return error }
+        var low = 0
+        var high = failures.count
+        while low < high {
+            let mid = (low + high) / 2
+            if failures[mid].seqs.upperBound <= since { low = mid + 1 } else { high = mid }
+        }
+        guard low < failures.count, failures[low].seqs.lowerBound <= through else { return nil }
+        return .unavailable("a change this answer rested on was undone; retry")
     }
 
     private func failure(of seq: UInt64) -> SNPError? {
@@ -493,7 +626,7 @@ public actor MatchingService {
 
     /// Waits for every change so far to be resolved (for a clean stop).
     public func drain() async {
-        if lastSeq > resolvedThrough { _ = await waitDurable(lastSeq) }
+        if lastSeq > resolvedThrough { _ = await waitDurable(lastSeq, readSince: resolvedThrough) }
     }
 
     /// Counts the commits that wrote messages of the SAS feed: the delivery worker watches it

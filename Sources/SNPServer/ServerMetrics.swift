@@ -39,6 +39,10 @@ public final class ServerMetrics: Sendable {
         batchSize.record(commands)
     }
 
+    /// A change held back from a group commit because it needs a record of one in flight
+    /// (`SNPD_COMMIT_CONCURRENCY` above 1): counted once per change.
+    func commitHeld() { counter("snpd_commit_held_total", []).increment() }
+
     /// A change's search made outside the actor: `applied` as found, or `searched_again`
     /// by the actor because the engine had changed in a way that could change the answer.
     func preparedSearch(applied: Bool) {

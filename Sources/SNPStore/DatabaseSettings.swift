@@ -17,6 +17,10 @@ public struct DatabaseSettings: Sendable, Equatable {
     /// How long a commit may wait for the database before the daemon settles its outcome
     /// itself (`SNPD_COMMIT_TIMEOUT_MS`, 100 to 600 000; default 5 s).
     public var commitTimeout: Duration = .seconds(5)
+    /// How many group commits may be in flight at once, each on its own connection
+    /// (`SNPD_COMMIT_CONCURRENCY`, 1 to 4; default 1: one at a time). Commits in flight
+    /// together touch disjoint records (`Store.commitKeys`), so they commute.
+    public var commitConcurrency = 1
 
     public init() {}
 
@@ -48,6 +52,12 @@ public struct DatabaseSettings: Sendable, Equatable {
                 throw SettingsError("SNPD_COMMIT_TIMEOUT_MS must be a number of milliseconds from 100 to 600000, got \(text)")
             }
             s.commitTimeout = .milliseconds(ms)
+        }
+        if let text = environment["SNPD_COMMIT_CONCURRENCY"], !text.isEmpty {
+            guard let n = Int(text), (1...4).contains(n) else {
+                throw SettingsError("SNPD_COMMIT_CONCURRENCY must be a number of commits in flight from 1 to 4, got \(text)")
+            }
+            s.commitConcurrency = n
         }
         return s
     }

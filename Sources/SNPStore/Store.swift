@@ -296,6 +296,34 @@ public final class Store: Sendable {
     /// commit share a record.
     public static func recordKeys(_ changes: [Change]) -> Set<String> { RecordBatch(changes).keys }
 
+    /// What keeps two group commits apart (`SNPD_COMMIT_CONCURRENCY`): a later batch of
+    /// changes must not be committed beside an earlier one, unordered, when its `needs`
+    /// meet the earlier one's `blocks`. Both hold the records touched (`recordKeys`);
+    /// `blocks` adds the slot and professional of every place a request frees (a later
+    /// booking may take that place, or that professional's week), `needs` those of every
+    /// place a request takes (which may be a place freed, or a capacity raised, just
+    /// before). Bookings of new requests on the same slot do not meet: each alone fits in
+    /// memory, and the capacity check in the database counts what has committed.
+    public static func commitKeys(_ changes: [Change]) -> (blocks: Set<String>, needs: Set<String>) {
+        let records = RecordBatch(changes).keys
+        var blocks = records
+        var needs = records
+        for case .request(let old, let new) in changes {
+            let was = old.flatMap { $0.state.occupiesSlot ? $0.assignment : nil }
+            let now = new.state.occupiesSlot ? new.assignment : nil
+            guard was?.slot != now?.slot else { continue }
+            if let was {
+                blocks.insert("s\(was.slot.number)")
+                blocks.insert("p" + was.pro.value)
+            }
+            if let now {
+                needs.insert("s\(now.slot.number)")
+                needs.insert("p" + now.pro.value)
+            }
+        }
+        return (blocks, needs)
+    }
+
     /// How long a commit may wait for the database before its outcome is settled
     /// (`SNPD_COMMIT_TIMEOUT_MS`, default 5 000: a regulator on the phone needs an answer).
     public var commitTimeout: Duration { settings.commitTimeout }

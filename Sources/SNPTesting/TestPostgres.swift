@@ -38,7 +38,7 @@ public enum TestPostgres {
 
     /// Creates an empty database, with the schema applied if `migrated`.
     public static func freshDatabase(migrated: Bool = true) async throws -> DatabaseSettings {
-        var settings = try server.get()
+        var settings = try concurrent(server.get())
         let name = "snpd_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         var admin = settings
         admin.database = "postgres"
@@ -52,7 +52,17 @@ public enum TestPostgres {
         return settings
     }
 
-    /// Runs `body` with a running connection pool on `settings`.
+    /// `SNPD_COMMIT_CONCURRENCY` of the test run's environment, so that the whole suite can
+    /// run with concurrent commits (the daemons started as processes read it themselves).
+    static func concurrent(_ settings: DatabaseSettings) -> DatabaseSettings {
+        var s = settings
+        if let text = ProcessInfo.processInfo.environment["SNPD_COMMIT_CONCURRENCY"], let n = Int(text) {
+            s.commitConcurrency = n
+        }
+        return s
+    }
+
+        /// Runs `body` with a running connection pool on `settings`.
     public static func withStore<T: Sendable>(
         _ settings: DatabaseSettings, _ body: @Sendable @escaping (Store) async throws -> T
     ) async throws -> T {
@@ -65,7 +75,7 @@ public enum TestPostgres {
     public static func privateCluster() async throws -> (settings: DatabaseSettings, directory: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snpd-own-\(UUID().uuidString.prefix(8))").path
         let url = try run(pgLocal, ["start", dir]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let settings = try DatabaseSettings(url: url)
+        let settings = concurrent(try DatabaseSettings(url: url))
         _ = try await withStore(settings) { store in try await store.migrate(directory: migrations) }
         return (settings, dir)
     }
