@@ -530,49 +530,63 @@ public enum SlotBundleBuilder {
             let modes = SlotMode.allCases
             out.append(upTo: maximumCount(answer)) { target in
                 text.withUnsafeBytes { text in
-                    var at = 0
-                    func put(_ range: Range<Int>) {
-                        (target.baseAddress! + at).copyMemory(from: text.baseAddress! + range.lowerBound, byteCount: range.count)
-                        at += range.count
-                    }
-                    func put(id: String) {
-                        var id = id
-                        id.withUTF8 { bytes in
-                            if !bytes.contains(where: JSONString.needsEscape) {
-                                (target.baseAddress! + at).copyMemory(from: UnsafeRawPointer(bytes.baseAddress!), byteCount: bytes.count)
-                                at += bytes.count
-                            } else {
-                                var escaped: [UInt8] = []
-                                JSONString.appendEscaped(String(decoding: bytes, as: UTF8.self), to: &escaped)
-                                escaped.withUnsafeBytes { (target.baseAddress! + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                                at += escaped.count
-                            }
+                    answer.slots.withUnsafeBufferPointer { slots in
+                        var at = Cursor(target.baseAddress!)
+                        // One for the starts, one for the ends: a Slot often ends in the next hour.
+                        var starts = FHIRTime.Writer(), ends = FHIRTime.Writer()
+                        for i in slots.indices {
+                            let p = answer.professionalOfSlot[i]
+                            if i > 0 { at.put(UInt8(ascii: ",")) }
+                            at.put(text, head)
+                            at.put(id: slots[i].id)
+                            at.put(text, afterFullURL)
+                            at.put(text, comment[p])
+                            at.put(text, endKey)
+                            at.next += ends.write(slots[i].end, to: at.next)
+                            at.put(text, idKey)
+                            at.put(id: slots[i].id)
+                            at.put(text, afterID)
+                            at.put(text, schedule[p])
+                            at.put(text, serviceType[modes.firstIndex(of: slots[i].mode)!])
+                            at.next += starts.write(slots[i].start, to: at.next)
+                            at.put(text, tail)
                         }
+                        return at.next - target.baseAddress!
                     }
-                    // One for the starts, one for the ends: a Slot often ends in the next hour.
-                    var starts = FHIRTime.Writer(), ends = FHIRTime.Writer()
-                    for (i, s) in answer.slots.enumerated() {
-                        let p = answer.professionalOfSlot[i]
-                        if i > 0 {
-                            target[at] = UInt8(ascii: ",")
-                            at += 1
-                        }
-                        put(head)
-                        put(id: s.id)
-                        put(afterFullURL)
-                        put(comment[p])
-                        put(endKey)
-                        at += ends.write(s.end, to: target.baseAddress! + at)
-                        put(idKey)
-                        put(id: s.id)
-                        put(afterID)
-                        put(schedule[p])
-                        put(serviceType[modes.firstIndex(of: s.mode)!])
-                        at += starts.write(s.start, to: target.baseAddress! + at)
-                        put(tail)
-                    }
-                    return at
                 }
+            }
+        }
+
+        /// Where the next byte goes, in the room `write` was given (`maximumCount`).
+        private struct Cursor {
+            var next: UnsafeMutableRawPointer
+
+            init(_ start: UnsafeMutableRawPointer) { next = start }
+
+            mutating func put(_ byte: UInt8) {
+                next.storeBytes(of: byte, as: UInt8.self)
+                next += 1
+            }
+
+            /// A piece of `text`.
+            mutating func put(_ text: UnsafeRawBufferPointer, _ range: Range<Int>) {
+                next.copyMemory(from: text.baseAddress! + range.lowerBound, byteCount: range.count)
+                next += range.count
+            }
+
+            /// A Slot's id, escaped (ids are letters, digits, `-` and `.`: copied as they are).
+            mutating func put(id: String) {
+                let plain = id.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                    guard !bytes.contains(where: JSONString.needsEscape) else { return false }
+                    if let from = bytes.baseAddress { next.copyMemory(from: from, byteCount: bytes.count) }
+                    next += bytes.count
+                    return true
+                }
+                guard plain != true else { return }
+                var escaped: [UInt8] = []
+                JSONString.appendEscaped(id, to: &escaped)
+                escaped.withUnsafeBytes { next.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                next += escaped.count
             }
         }
     }
