@@ -32,10 +32,27 @@ public enum FHIRTime {
     public struct Writer: Sendable {
         private var hour = Int64.min
         private var year = 0, month = 0, day = 0, localHour = 0, offset = 0
+        /// The hour's text, minutes and seconds at `00` (years 0 to 9999): each instant of
+        /// the hour copies it and writes its own 4 digits.
+        private var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
         public init() {}
 
+        /// The most `write(_:to:)` writes: 29 bytes for the years 0 to 9999, more only for
+        /// instants snpd does not hold.
+        public static let maximumCount = 64
+
         public mutating func write(_ date: Date, into out: inout [UInt8]) {
+            withUnsafeTemporaryAllocation(byteCount: Self.maximumCount, alignment: 1) { b in
+                let count = write(date, to: b.baseAddress!)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[..<count]))
+            }
+        }
+
+        /// Writes the instant at `target`, which has room for `maximumCount` bytes; returns
+        /// the count written. A search's answer writes its Slots' times straight into the
+        /// response's memory with it.
+        public mutating func write(_ date: Date, to target: UnsafeMutableRawPointer) -> Int {
             let seconds = date.epochSeconds
             let hour = FHIRTime.floorDiv(seconds, 3_600)
             if hour != self.hour {
@@ -45,11 +62,18 @@ public enum FHIRTime {
                 let d = Civil.date(days: Int(days))
                 (year, month, day, localHour) = (d.year, d.month, d.day, Int(local - days * 86_400) / 3_600)
                 self.hour = hour
+                if (0...9999).contains(year) {
+                    let (year, month, day, localHour, offset) = (year, month, day, localHour, offset)
+                    withUnsafeMutableBytes(of: &text) {
+                        Self.writeDigits(year, month, day, localHour, 0, 0, offset, to: $0.baseAddress!)
+                    }
+                }
             }
             let minute = Int(seconds - hour * 3_600) / 60
             let second = Int(seconds - hour * 3_600) % 60
             guard (0...9999).contains(year) else {
                 // Not an instant snpd holds: digit by digit, sign and all.
+                var out: [UInt8] = []
                 for (value, width, separator) in [
                     (year, 4, "-"), (month, 2, "-"), (day, 2, "T"), (localHour, 2, ":"), (minute, 2, ":"),
                     (second, 2, offset < 0 ? ".000-" : ".000+"), (abs(offset) / 3600, 2, ":"), (abs(offset) / 60 % 60, 2, ""),
@@ -57,29 +81,45 @@ public enum FHIRTime {
                     FixedDecimal.writeDigits(Int64(value), width: width, into: &out)
                     out.append(contentsOf: separator.utf8)
                 }
-                return
+                precondition(out.count <= Self.maximumCount)
+                out.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                return out.count
             }
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 29) { b in
-                func two(_ value: Int, _ i: Int, then separator: Unicode.Scalar) {
-                    b[i] = UInt8(truncatingIfNeeded: 48 + value / 10)
-                    b[i + 1] = UInt8(truncatingIfNeeded: 48 + value % 10)
-                    b[i + 2] = UInt8(ascii: separator)
-                }
-                b[0] = UInt8(truncatingIfNeeded: 48 + year / 1000)
-                b[1] = UInt8(truncatingIfNeeded: 48 + year / 100 % 10)
-                two(year % 100, 2, then: "-")
-                two(month, 5, then: "-")
-                two(day, 8, then: "T")
-                two(localHour, 11, then: ":")
-                two(minute, 14, then: ":")
-                two(second, 17, then: ".")
-                two(0, 20, then: "0")  // the milliseconds: 000
-                b[23] = UInt8(ascii: offset < 0 ? "-" : "+")
-                two(abs(offset) / 3600, 24, then: ":")
-                b[27] = UInt8(truncatingIfNeeded: 48 + abs(offset) / 60 % 60 / 10)
-                b[28] = UInt8(truncatingIfNeeded: 48 + abs(offset) / 60 % 10)
-                out.append(contentsOf: UnsafeBufferPointer(b))
+            withUnsafeBytes(of: text) { target.copyMemory(from: $0.baseAddress!, byteCount: 29) }
+            func put(_ i: Int, _ value: Int) {
+                target.storeBytes(of: UInt8(truncatingIfNeeded: 48 + value / 10), toByteOffset: i, as: UInt8.self)
+                target.storeBytes(of: UInt8(truncatingIfNeeded: 48 + value % 10), toByteOffset: i + 1, as: UInt8.self)
             }
+            put(14, minute)
+            put(17, second)
+            return 29
+        }
+
+        /// `YYYY-MM-DDTHH:MM:SS.000+HH:MM` at `target` (29 bytes), for a year of 4 digits.
+        private static func writeDigits(
+            _ year: Int, _ month: Int, _ day: Int, _ localHour: Int, _ minute: Int, _ second: Int, _ offset: Int,
+            to target: UnsafeMutableRawPointer
+        ) {
+            // Raw stores: the memory may be a `ByteBuffer`'s, not bound to `UInt8` by us.
+            func put(_ i: Int, _ byte: UInt8) { target.storeBytes(of: byte, toByteOffset: i, as: UInt8.self) }
+            func two(_ value: Int, _ i: Int, then separator: Unicode.Scalar) {
+                put(i, UInt8(truncatingIfNeeded: 48 + value / 10))
+                put(i + 1, UInt8(truncatingIfNeeded: 48 + value % 10))
+                put(i + 2, UInt8(ascii: separator))
+            }
+            put(0, UInt8(truncatingIfNeeded: 48 + year / 1000))
+            put(1, UInt8(truncatingIfNeeded: 48 + year / 100 % 10))
+            two(year % 100, 2, then: "-")
+            two(month, 5, then: "-")
+            two(day, 8, then: "T")
+            two(localHour, 11, then: ":")
+            two(minute, 14, then: ":")
+            two(second, 17, then: ".")
+            two(0, 20, then: "0")  // the milliseconds: 000
+            put(23, UInt8(ascii: offset < 0 ? "-" : "+"))
+            two(abs(offset) / 3600, 24, then: ":")
+            put(27, UInt8(truncatingIfNeeded: 48 + abs(offset) / 60 % 60 / 10))
+            put(28, UInt8(truncatingIfNeeded: 48 + abs(offset) / 60 % 10))
         }
     }
 

@@ -25,6 +25,15 @@ struct FormattingTests {
         }
     }
 
+    @Test func recordIDsAreWrittenAsInterpolated() {
+        let numbers: [Int64] = [0, 1, 9, 10, 42, 99_999, 1_000_000, 123_456_789_012, Int64.max, -1, -42, Int64.min]
+        for prefix: Character in ["s", "r", "p", "é"] {
+            for n in numbers {
+                #expect(RecordID(prefix, n).description == "\(prefix)\(n)", "\(prefix) \(n)")
+            }
+        }
+    }
+
     @Test func rfc3339MatchesPrintf() {
         for seconds in stride(from: Int64(-86_400 * 400), to: 86_400 * 365 * 60, by: 86_400 * 7 + 3_671) {
             let d = Date(epochSeconds: seconds)

@@ -32,6 +32,23 @@ import Testing
         }
     }
 
+    /// An output that is not an array, as the daemon's `ByteBuffer` is not
+    /// (`SlotBundleBuilder.write`): each `append` gets exactly the room it asks for, filled
+    /// with garbage, so that a byte counted but not written shows in the answer.
+    struct ForeignOutput: JSONOutput {
+        var bytes: [UInt8] = []
+        var overran = false
+
+        mutating func append(upTo maximum: Int, _ write: (UnsafeMutableRawBufferPointer) -> Int) {
+            var room = [UInt8](repeating: 0xEE, count: maximum)
+            let written = room.withUnsafeMutableBytes { write($0) }
+            if written > maximum { overran = true }
+            bytes += room[..<min(written, maximum)]
+        }
+
+        mutating func reserve(_ count: Int) {}
+    }
+
     static func bundleBytes(
         _ query: SlotSearchQuery, _ slots: [SlotInfo], _ pros: [PractitionerInfo], _ config: FHIRConfig
     ) -> (written: [UInt8], encoded: [UInt8]) {
@@ -70,7 +87,7 @@ import Testing
             let slots: [SlotInfo] = (0..<random.int(0...12)).map { i in
                 let n = random.pick(numbers + [99])  // 99: not asked for
                 return F.slot(
-                    random.pick(["s\(i)", "s\(i + 100)", "x-\(i).\(i)"]), n, random.pick(starts), minutes: random.int(5...120),
+                    random.pick(["s\(i)", "s\(i + 100)", "x-\(i).\(i)", "q\"\\\u{1}\(i)"]), n, random.pick(starts), minutes: random.int(5...120),
                     mode: random.pick(SlotMode.allCases))
             }
             let base = random.pick(["https://snp.example.org/fhir", "http://127.0.0.1:7442/fhir/", "http://h\"o\\st/fhir"])
@@ -93,6 +110,11 @@ import Testing
                 let cached = SlotBundleBuilder.bytes(query: query, slots: slots, practitioners: pros, config: config, cache: cache)
                 #expect(cached == encoded, "round \(round), \(pass):\n\(String(decoding: cached, as: UTF8.self))")
             }
+            // Into an output that is not an array, as the daemon's `ByteBuffer` is not.
+            var other = ForeignOutput()
+            SlotBundleBuilder.write(query: query, slots: slots, practitioners: pros, config: config, cache: cache, into: &other)
+            #expect(other.bytes == encoded, "round \(round), into another output:\n\(String(decoding: other.bytes, as: UTF8.self))")
+            #expect(!other.overran, "round \(round): wrote more than the room it asked for")
             compared += 1
         }
         #expect(compared == 300)

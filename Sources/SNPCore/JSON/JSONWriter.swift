@@ -51,8 +51,9 @@ public enum JSONString {
         return text
     }
 
-    @inline(__always)
-    static func needsEscape(_ byte: UInt8) -> Bool {
+    /// Whether `byte` is written escaped (inlinable: the FHIR answer checks its Slots' ids with it).
+    @inlinable @inline(__always)
+    public static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
@@ -70,6 +71,42 @@ public enum JSONString {
             out.append(contentsOf: [UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
         }
     }
+}
+
+/// Where a large JSON document goes as it is written: a `[UInt8]`, or, in the daemon, the
+/// `ByteBuffer` the HTTP response is sent from (SNPHTTP), so that the half megabyte of a
+/// FHIR search's answer is written once, where it is sent from, instead of into an array
+/// that is then copied (docs/PERFORMANCE.md, issue 15).
+public protocol JSONOutput {
+    /// Lets `write` put up to `maximum` bytes at the end (from the start of the buffer it is
+    /// given), and keeps the count it returns.
+    mutating func append(upTo maximum: Int, _ write: (UnsafeMutableRawBufferPointer) -> Int)
+    /// Makes room for `count` more bytes ahead of time.
+    mutating func reserve(_ count: Int)
+}
+
+extension JSONOutput {
+    /// Appends `bytes` as they are.
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { source in
+            append(upTo: source.count) { target in
+                target.copyMemory(from: source)
+                return source.count
+            }
+        }
+    }
+}
+
+extension Array: JSONOutput where Element == UInt8 {
+    public mutating func append(upTo maximum: Int, _ write: (UnsafeMutableRawBufferPointer) -> Int) {
+        let start = count
+        append(contentsOf: repeatElement(0, count: maximum))
+        let written = withUnsafeMutableBytes { write(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+        precondition(written <= maximum, "wrote past the room asked for")
+        removeLast(maximum - written)
+    }
+
+    public mutating func reserve(_ count: Int) { reserveCapacity(self.count + count) }
 }
 
 /// A JSON document written straight into bytes, value after value, for the answers that are
@@ -138,11 +175,28 @@ public struct JSONWriter: Sendable {
         afterValue = true
     }
 
-    /// What `write` appends to the bytes, as it is, with no comma: for a caller that writes
-    /// a run of fixed text around its own values (the FHIR Bundle's Slots) and keeps it
-    /// well-formed itself.
-    public mutating func verbatim(writing write: (inout [UInt8]) -> Void) {
-        write(&bytes)
+    /// A value written beforehand, as it is, straight to `out` after what `flush` moves there.
+    public mutating func value<Output: JSONOutput>(_ json: [UInt8], into out: inout Output) {
+        separate()
+        flush(into: &out)
+        out.append(json)
+        afterValue = true
+    }
+
+    /// Moves what is written so far to the end of `out`; the writer goes on where it was
+    /// (the next value still gets its comma). For a large document written into `out` in
+    /// pieces, some of them by `verbatim`.
+    public mutating func flush<Output: JSONOutput>(into out: inout Output) {
+        out.append(bytes)
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// What `write` appends to `out`, as it is, with no comma, after what was written so far
+    /// (`flush`): for a caller that writes a run of fixed text around its own values (the
+    /// FHIR Bundle's Slots) and keeps it well-formed itself.
+    public mutating func verbatim<Output: JSONOutput>(into out: inout Output, writing write: (inout Output) -> Void) {
+        flush(into: &out)
+        write(&out)
     }
 
     /// After a `verbatim` run: whether what comes next follows a value (needs a comma).
