@@ -224,16 +224,17 @@ public enum SlotBundleBuilder {
             } : []
         let service = answer.includedService()
         let serviceEntries = service.isEmpty ? [] : answer.entries(service)
+        let slotRoom = slotText?.maximumCount(answer) ?? 0
         // All of it at once: a `ByteBuffer` that grows copies what it holds.
         out.reserve(
-            2_048 + (slotText?.maximumCount(answer) ?? 0) + included.reduce(0) { $0 + $1.count + 1 }
+            2_048 + slotRoom + included.reduce(0) { $0 + $1.count + 1 }
                 + serviceEntries.count + 1 + answer.selfLink.url.utf8.count * 6)
         var json = JSONWriter(capacity: 1_024)
         json.beginObject()
         if let slotText {
             json.key("entry")
             json.beginArray()
-            json.verbatim(into: &out) { slotText.write(answer, into: &$0) }
+            json.verbatim(into: &out) { slotText.write(answer, room: slotRoom, into: &$0) }
             json.verbatimEnded(afterValue: true)
             for entries in included { json.value(entries, into: &out) }
             if !serviceEntries.isEmpty { json.value(serviceEntries, into: &out) }
@@ -523,12 +524,13 @@ public enum SlotBundleBuilder {
         }
 
         /// The entries of `answer.slots`, comma-separated, at the start of the `entry` array,
-        /// written into the room `out` gives (`maximumCount`) with plain copies of the fixed
+        /// written into the room `out` gives (`room`: `maximumCount`, counted once by the
+        /// caller, which reserves it too) with plain copies of the fixed
         /// pieces and the times written in place: appending each piece to an array checked
         /// its uniqueness and capacity every time (a tenth of the answer's cost).
-        func write<Output: JSONOutput>(_ answer: Answer, into out: inout Output) {
+        func write<Output: JSONOutput>(_ answer: Answer, room: Int, into out: inout Output) {
             let modes = SlotMode.allCases
-            out.append(upTo: maximumCount(answer)) { target in
+            out.append(upTo: room) { target in
                 text.withUnsafeBytes { text in
                     answer.slots.withUnsafeBufferPointer { slots in
                         var at = Cursor(target.baseAddress!)

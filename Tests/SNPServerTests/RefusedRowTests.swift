@@ -52,6 +52,9 @@ struct RefusedRowTests {
 
         // Memory and database agree: BAD never happened, GOOD did.
         let rows = try await StalledCommitTests.requestRows(db)
+        let lost = good.isOK && rows["GOOD"] != good["req"] ? 1 : 0
+        let shown = readBad.isOK && readBad["state"] == "booked" ? 1 : 0
+        print("refused row: \(good.isOK ? 1 : 0) acknowledged, \(lost) lost; 1 refused, \(rows["BAD"] == nil ? 0 : 1) in the database; \(shown) reads showed the refused booking")
         #expect(rows["BAD"] == nil)
         #expect(rows["GOOD"] == good["req"])
         #expect(try await reg.send("REQ GET ref=GOOD")["state"] == "booked")
