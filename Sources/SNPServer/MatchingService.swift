@@ -475,24 +475,25 @@ public actor MatchingService {
 
     /// The first change after `since` that did not land, if any.
     private func firstFailure(after since: UInt64) -> UInt64? {
-        var low = 0
-        var high = failures.count
-        while low < high {
-            let mid = (low + high) / 2
-            if failures[mid].seqs.upperBound <= since { low = mid + 1 } else { high = mid }
-        }
-        return low < failures.count ? max(failures[low].seqs.lowerBound, since + 1) : nil
+        let i = firstFailureRange(endingAtOrAfter: since + 1)
+        return i < failures.count ? max(failures[i].seqs.lowerBound, since + 1) : nil
     }
 
     private func failure(of seq: UInt64) -> SNPError? {
-        // Binary search: the ranges are disjoint and in increasing order.
+        let i = firstFailureRange(endingAtOrAfter: seq)
+        return i < failures.count && failures[i].seqs.contains(seq) ? failures[i].error : nil
+    }
+
+    /// The position of the first failed range that ends at `seq` or later (`failures.count`
+    /// if none): a binary search, the ranges being disjoint and in increasing order.
+    private func firstFailureRange(endingAtOrAfter seq: UInt64) -> Int {
         var low = 0
         var high = failures.count
         while low < high {
             let mid = (low + high) / 2
             if failures[mid].seqs.upperBound < seq { low = mid + 1 } else { high = mid }
         }
-        return low < failures.count && failures[low].seqs.contains(seq) ? failures[low].error : nil
+        return low
     }
 
     private func enterOutage() {
